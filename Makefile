@@ -1,0 +1,61 @@
+# Stance classification: every target creates .venv from requirements.lock when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= configs/default.yaml
+MODEL ?= models/stance
+PORT ?= 5000
+SWEEP ?= configs/default.yaml $(sort $(wildcard configs/sweep/*.yaml))
+export MLFLOW_DISABLE_TELEMETRY := true
+export HF_DATASETS_OFFLINE := 1
+export HF_HUB_OFFLINE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+TRACKING := $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv data train sweep predict ui test test-slow bench bench-fnc1 lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with the pinned dependencies (automatic for other targets)
+
+data: $(VENV)/.installed ## validate the corpus; print statistics and the quota checks
+	$(PY) -m training data --config $(CONFIG) --quotas
+
+train: $(VENV)/.installed ## train, evaluate, log to MLflow, export models/<name>/ (CONFIG=configs/x.yaml)
+	$(PY) -m training train --config $(CONFIG)
+
+sweep: $(VENV)/.installed ## train every config in SWEEP as runs of one experiment; print a table
+	$(PY) -m training sweep $(SWEEP)
+
+predict: $(VENV)/.installed ## label one pair: make predict CLAIM="..." SENTENCE="..." [MODEL=models/stance]
+	@test -n "$(CLAIM)" -a -n "$(SENTENCE)" || { echo 'usage: make predict CLAIM="..." SENTENCE="..."' >&2; exit 2; }
+	$(PY) -m training predict --model $(MODEL) --claim "$(CLAIM)" --sentence "$(SENTENCE)"
+
+ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same store (PORT=5000)
+	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1
+
+test: $(VENV)/.installed ## run the test suite (slow benchmark tests excluded)
+	$(PY) -m pytest -q
+
+test-slow: $(VENV)/.installed ## run only the slow benchmark-style tests
+	$(PY) -m pytest -q -m slow
+
+bench: $(VENV)/.installed ## time make train, cold-start predict and batch throughput
+	$(PY) -m training bench --config $(CONFIG) --model $(MODEL)
+
+bench-fnc1: $(VENV)/.installed ## FNC-1: train + evaluate (dev, and test if FNC1_TEST_DIR) beside the anchors
+	$(PY) -m training bench-fnc1 --config configs/fnc1.yaml $(if $(NOCACHE),--no-cache)
+
+lock: ## re-pin requirements.lock from the current .venv
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean: ## remove generated files (models, MLflow store, caches; keeps .venv)
+	rm -rf models mlflow.db mlruns .cache .pytest_cache

@@ -1,0 +1,418 @@
+"""Command line: python -m training {data,train,sweep,predict,bench} ...
+
+User mistakes (StanceError) print one line to stderr and exit 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from training.errors import StanceError
+
+T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.perf_counter() - T0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def train(cfg, models_dir: str = "models", register: bool = True, export_model: bool = True) -> dict:
+    """Load, featurize, fit, evaluate, log to MLflow, export. Returns the metrics."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    from training import evaluate, export, tracking
+    from training.data import load_corpus
+    from training.features import fit_transform_splits
+    from training.models import build_baseline, build_classifier, build_pipeline
+
+    t_start = time.perf_counter()
+    corpus = load_corpus(cfg)
+    sizes = {s: len(corpus.splits[s]) for s in ("train", "dev", "test")}
+    log(f"corpus {corpus.source}: {sizes['train']} train / {sizes['dev']} dev / {sizes['test']} test pairs, "
+        f"hash {corpus.hash[:12]}")
+    frames = {s: corpus.frame(s) for s in sizes}
+    labels = corpus.labels
+    y = {s: frames[s]["stance"].to_numpy(dtype=object) for s in sizes}
+    target = Path(models_dir) / cfg.name
+    stage = export.staging_dir(target) if export_model else None
+    git, versions = tracking.git_state(), export.library_versions()
+    if not register:
+        cfg.tracking.registered_model = None
+    try:
+        with tracking.run(cfg) as active:
+            run_id = active.info.run_id
+            log(f"MLflow run {run_id} in experiment {cfg.tracking.experiment!r} at {tracking.tracking_uri()}")
+            tracking.log_setup(cfg, corpus, versions, git)
+            t = time.perf_counter()
+            feats, mats, cache_hit = fit_transform_splits(cfg, corpus.hash, frames, y["train"], log=log)
+            t_features = time.perf_counter() - t
+            t = time.perf_counter()
+            clf = build_classifier(cfg).fit(mats["train"], y["train"])
+            pipeline = Pipeline([("features", feats), ("clf", clf)])
+            t_fit = time.perf_counter() - t
+            log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
+            metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": sizes["train"]}
+            fnc = cfg.evaluation.fnc_score
+            report_dir = (stage if stage else export.staging_dir(target)) / "reports"
+            eval_splits = [s for s in ("dev", "test") if sizes[s]]
+            rows = {s: corpus.rows(s) for s in eval_splits}
+            for split in eval_splits:
+                proba = clf.predict_proba(mats[split])
+                pred = np.asarray(clf.classes_, dtype=object)[proba.argmax(axis=1)]
+                res = evaluate.scores(y[split], pred, labels, fnc=fnc)
+                metrics.update(evaluate.flat_metrics(split, res))
+                hard = np.array(["hard" in r["tags"] for r in rows[split]], dtype=bool)
+                if hard.any():
+                    metrics[f"{split}_hard_macro_f1"] = evaluate.scores(y[split][hard], pred[hard], labels)["macro_f1"]
+                    metrics[f"{split}_hard_pairs"] = int(hard.sum())
+                cols = [list(clf.classes_).index(lab) if lab in clf.classes_ else None for lab in labels]
+                ordered = [[p[c] if c is not None else 0.0 for c in cols] for p in proba]
+                evaluate.write_reports(report_dir, split, res, labels, rows[split], pred, ordered)
+                log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
+                    + (f", FNC {res['fnc_score']:.2f}%" if fnc else "")
+                    + (f", hard macro-F1 {metrics[f'{split}_hard_macro_f1']:.3f}" if hard.any() else ""))
+            for name in cfg.evaluation.baselines:
+                base = build_baseline(name, cfg).fit(frames["train"], y["train"])
+                for split in eval_splits:
+                    pred = np.asarray(base.predict(frames[split]), dtype=object)
+                    res = evaluate.scores(y[split], pred, labels, fnc=fnc)
+                    metrics[f"baseline_{name}_{split}_macro_f1"] = res["macro_f1"]
+                    metrics[f"baseline_{name}_{split}_accuracy"] = res["accuracy"]
+                    if fnc:
+                        metrics[f"baseline_{name}_{split}_fnc_score"] = res["fnc_score"]
+                    hard = np.array(["hard" in r["tags"] for r in rows[split]], dtype=bool)
+                    if hard.any():
+                        metrics[f"baseline_{name}_{split}_hard_macro_f1"] = evaluate.scores(
+                            y[split][hard], pred[hard], labels)["macro_f1"]
+                log(f"baseline {name}: " + ", ".join(f"{s} macro-F1 {metrics[f'baseline_{name}_{s}_macro_f1']:.3f}"
+                                                     for s in eval_splits))
+            if cfg.evaluation.cv_folds:
+                t = time.perf_counter()
+                metrics.update(evaluate.grouped_cv(build_pipeline(cfg), frames["train"], y["train"],
+                                                   frames["train"]["doc_id"].tolist(), labels,
+                                                   cfg.evaluation.cv_folds, progress=log))
+                metrics["cv_seconds"] = time.perf_counter() - t
+            main_split = "test" if sizes["test"] else "dev"
+            if cfg.evaluation.bootstrap and sizes[main_split]:
+                proba = clf.predict_proba(mats[main_split])
+                pred = np.asarray(clf.classes_, dtype=object)[proba.argmax(axis=1)]
+                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], pred, frames[main_split]["doc_id"].tolist(),
+                                                     labels, cfg.evaluation.bootstrap, cfg.seed)
+                metrics[f"{main_split}_macro_f1_ci_low"], metrics[f"{main_split}_macro_f1_ci_high"] = lo, hi
+                log(f"{main_split} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
+            metrics["total_seconds"] = time.perf_counter() - t_start
+            (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+            tracking.log_results(metrics, report_dir)
+            metadata = {
+                "name": cfg.name, "labels": labels, "config": cfg.to_dict(), "config_path": cfg.source,
+                "corpus_hash": corpus.hash, "corpus_source": corpus.source, "split_sizes": sizes,
+                "metrics": {k: v for k, v in metrics.items() if not k.endswith("_seconds")},
+                **{k: v for k, v in metrics.items() if k.endswith("_seconds")},
+                "versions": versions, **git, "mlflow_run_id": run_id, "features_cache_hit": cache_hit,
+                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            if stage:
+                metadata = export.write_model(stage, pipeline, metadata)
+                (stage / "config.yaml").write_text(_yaml(cfg.to_dict()), encoding="utf-8")
+            if cfg.tracking.log_model:
+                t = time.perf_counter()
+                version = tracking.log_model(pipeline, cfg, frames["train"][["claim", "sentence"]].head(3), labels)
+                log(f"logged model to MLflow in {time.perf_counter() - t:.1f}s"
+                    + (f", registered {cfg.tracking.registered_model!r} version {version}" if version else ""))
+            if stage:
+                export.publish(stage, target)
+                log(f"exported {target}/ (model.joblib, metadata.json, reports/)")
+            elif report_dir.parent.name.startswith("."):
+                export.discard(report_dir.parent)
+    except BaseException:
+        if stage:
+            export.discard(stage)
+        raise
+    metrics["run_id"] = run_id
+    return metrics
+
+
+def _yaml(d: dict) -> str:
+    import yaml
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+def cmd_train(args) -> int:
+    from training.config import load_config
+    cfg = load_config(args.config)
+    if args.experiment:
+        cfg.tracking.experiment = args.experiment
+    m = train(cfg, models_dir=args.models_dir)
+    main = "test" if "test_macro_f1" in m else "dev"
+    print(f"{cfg.name}: {main} macro-F1 {m[f'{main}_macro_f1']:.4f}"
+          + (f" (95% CI {m[f'{main}_macro_f1_ci_low']:.3f}-{m[f'{main}_macro_f1_ci_high']:.3f})"
+             if f"{main}_macro_f1_ci_low" in m else "")
+          + (f", FNC {m[f'{main}_fnc_score']:.2f}%" if f"{main}_fnc_score" in m else "")
+          + f", {m['total_seconds']:.1f}s; model in {args.models_dir}/{cfg.name}/")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from training.config import load_config
+    configs = [load_config(p) for p in args.configs]  # validate all before training any
+    rows = []
+    for cfg in configs:
+        cfg.tracking.experiment = args.experiment
+        log(f"=== sweep: {cfg.source}")
+        m = train(cfg, models_dir=args.models_dir, register=False, export_model=False)
+        main = "test" if "test_macro_f1" in m else "dev"
+        rows.append((m[f"{main}_macro_f1"], cfg, m, main))
+    rows.sort(key=lambda r: -r[0])
+    print(f"\nexperiment {args.experiment!r}, sorted by {rows[0][3]} macro-F1:")
+    print(f"{'config':34} {'model':14} {'macro-F1':>8} {'hard':>6} {'CV mean±sd':>13} {'acc':>6} {'sec':>6}")
+    for f1, cfg, m, main in rows:
+        cv = f"{m['cv_macro_f1_mean']:.3f}±{m['cv_macro_f1_std']:.3f}" if "cv_macro_f1_mean" in m else "-"
+        hard = f"{m[f'{main}_hard_macro_f1']:.3f}" if f"{main}_hard_macro_f1" in m else "-"
+        print(f"{cfg.source:34} {cfg.model.type:14} {f1:8.4f} {hard:>6} {cv:>13} {m[f'{main}_accuracy']:6.3f} "
+              f"{m['total_seconds']:6.1f}")
+    return 0
+
+
+# --- predict -------------------------------------------------------------------------------
+
+def cmd_predict(args) -> int:
+    from training.predict import load_predictor
+    modes = [bool(args.sentence), bool(args.input), bool(args.document)]
+    if sum(modes) != 1:
+        raise StanceError("predict: give exactly one of --sentence (with --claim), --input FILE, or --document FILE (with --claim)")
+    if (args.sentence or args.document) and not args.claim:
+        raise StanceError("predict: --claim is required with --sentence and --document")
+    p = load_predictor(args.model)
+    if args.sentence:
+        proba = p.predict_proba([args.claim], [args.sentence])[0]
+        print(p.labels[int(proba.argmax())])
+        print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
+        return 0
+    if args.document:
+        from training.text import split_sentences
+        path = Path(args.document)
+        if not path.is_file():
+            raise StanceError(f"{path}: document not found")
+        sentences = split_sentences(path.read_text(encoding="utf-8"))
+        proba = p.predict_proba([args.claim] * len(sentences), sentences)
+        print(f"{'label':8} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
+        for s, pr in zip(sentences, proba):
+            print(f"{p.labels[int(pr.argmax())]:8} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
+        return 0
+    claims, sentences, records = [], [], []
+    src = Path(args.input)
+    if not src.is_file():
+        raise StanceError(f"{src}: input file not found")
+    with open(src, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise StanceError(f"{src}:{n}: malformed JSON ({e.msg})") from None
+            for k in ("claim", "sentence"):
+                if not isinstance(r, dict) or not isinstance(r.get(k), str):
+                    raise StanceError(f"{src}:{n}: field {k!r}: missing or not a string")
+            claims.append(r["claim"])
+            sentences.append(r["sentence"])
+            records.append(r)
+    proba = p.predict_proba(claims, sentences)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for r, pr in zip(records, proba):
+            r = {**r, "predicted": p.labels[int(pr.argmax())],
+                 "proba": {lab: round(float(x), 6) for lab, x in zip(p.labels, pr)}}
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.output:
+        log(f"wrote {len(records)} predictions to {args.output}")
+    return 0
+
+
+# --- data ----------------------------------------------------------------------------------
+
+def cmd_data(args) -> int:
+    from training.config import load_config
+    from training.data import check_quotas, corpus_stats, load_corpus
+    cfg = load_config(args.config)
+    corpus = load_corpus(cfg)
+    s = corpus_stats(corpus)
+    labels = corpus.labels
+    print(f"corpus {corpus.source}: {s['pairs']} pairs, {s['documents']} documents, {s['claims']} claims; "
+          f"all rows valid; hash {corpus.hash[:16]}")
+    print(f"\n{'split':8} {'docs':>5} {'pairs':>6} " + " ".join(f"{lab:>8}" for lab in labels) + f" {'hard':>6}")
+    for split in ("train", "dev", "test", "all"):
+        if split == "all":
+            docs, n = s["documents"], s["pairs"]
+            counts = [s["label"][lab] for lab in labels]
+            hard = s["hard"]
+        else:
+            docs, n = s["split_docs"].get(split, 0), s["split"].get(split, 0)
+            counts = [s["label_by_split"].get((split, lab), 0) for lab in labels]
+            hard = s["hard_by_split"].get((split, True), 0)
+        print(f"{split:8} {docs:5} {n:6} " + " ".join(f"{c:8}" for c in counts) + f" {hard:6}")
+    if cfg.data.format == "jsonl":
+        print(f"\n{'label':10} {'pairs':>6} {'share':>6} {'hard':>5}")
+        for lab in labels:
+            print(f"{lab:10} {s['label'][lab]:6} {s['label'][lab] / max(s['pairs'], 1):6.1%} "
+                  f"{s['hard_by_label'].get((lab, True), 0):5}")
+        print(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
+        for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
+    if args.quotas:
+        print("\nquotas (issue 3):")
+        checks = check_quotas(s, Path(cfg.data.seeds_dir))
+        for name, ok, detail in checks:
+            print(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")
+        if not all(ok for _, ok, _ in checks):
+            print("some quotas are not met", file=sys.stderr)
+            return 1
+    return 0
+
+
+# --- bench ---------------------------------------------------------------------------------
+
+def _timed(cmd: list[str], env=None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a child process."""
+    import resource
+    import subprocess
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise StanceError(f"bench: {' '.join(cmd)} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cmd_bench(args) -> int:
+    import statistics
+    py = sys.executable
+    rows = []
+    wall, rss = _timed([py, "-m", "training", "train", "--config", args.config])
+    rows.append(("make train (pipeline, env in place)", f"{wall:.1f} s", "<= 60 s", wall <= 60))
+    rows.append(("  peak memory of the train process", f"{rss:.0f} MB", "", None))
+    model = args.model
+    claim, sentence = "Putin and Trump spoke by phone last week", "Peskov said there was no such call."
+    snippet = (f"from training.predict import load_predictor; p = load_predictor({model!r}); "
+               f"p.predict([{claim!r}], [{sentence!r}])")
+    bare, cold = [], []
+    for _ in range(args.repeats):  # interleaved, so machine load hits both alike
+        bare.append(_timed([py, "-c", "import sklearn, joblib"])[0])
+        cold.append(_timed([py, "-c", snippet])[0])
+    b, c = statistics.median(bare), statistics.median(cold)
+    rows.append(("bare `import sklearn, joblib` (median)", f"{b:.2f} s", "", None))
+    rows.append(("fresh process: load_predictor + 1 pair", f"{c:.2f} s", f"<= {1.5 * b:.2f} s", c <= 1.5 * b))
+    rows.append(("  ratio", f"{c / b:.2f}x", "<= 1.50x", c <= 1.5 * b))
+    from training.predict import load_predictor
+    from training.config import load_config
+    from training.data import load_corpus
+    p = load_predictor(model)
+    corpus = load_corpus(load_config(args.config))
+    df = corpus.frame("train")
+    k = max(1, args.pairs // len(df) + 1)
+    claims, sentences = (df["claim"].tolist() * k)[: args.pairs], (df["sentence"].tolist() * k)[: args.pairs]
+    p.predict(claims[:100], sentences[:100])  # warm-up
+    t = time.perf_counter()
+    p.predict(claims, sentences)
+    rate = len(claims) / (time.perf_counter() - t)
+    rows.append((f"batch predict, {len(claims):,} pairs", f"{rate:,.0f} pairs/s", ">= 5,000", rate >= 5000))
+    print(f"\n{'measure':44} {'value':>14} {'target':>10}")
+    for name, value, target, ok in rows:
+        print(f"{name:44} {value:>14} {target:>10} {'' if ok is None else ('ok' if ok else 'MISSED')}")
+    return 0
+
+
+def cmd_bench_fnc1(args) -> int:
+    import resource
+    import shutil
+    from training.config import load_config
+    cfg = load_config(args.config)
+    if args.no_cache:
+        shutil.rmtree(".cache/features", ignore_errors=True)
+    t = time.perf_counter()
+    m = train(cfg, models_dir=args.models_dir)
+    wall = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("\nFNC-1 (held-out dev: stories, headlines and bodies unseen in training)")
+    print(f"{'system':52} {'FNC score':>10} {'macro-F1':>9} {'disagree F1':>12} {'time':>9} {'peak MB':>8}")
+    for split in ("dev", "test"):
+        if f"{split}_fnc_score" in m:
+            print(f"{'this package, ' + cfg.model.type + ' (' + split + ')':52} {m[f'{split}_fnc_score']:9.2f}% "
+                  f"{m[f'{split}_macro_f1']:9.3f} {m[f'{split}_f1_disagree']:12.3f} {wall:8.1f}s {peak:8.0f}")
+    if "baseline_majority_dev_fnc_score" in m:
+        print(f"{'majority class (dev)':52} {m['baseline_majority_dev_fnc_score']:9.2f}% "
+              f"{m['baseline_majority_dev_macro_f1']:9.3f} {0.0:12.3f}")
+    for name, fs, f1, tm in (("official baseline (competition test; 79.5% own dev)", "75.20%", "0.45", "17 min, 395 MB"),
+                             ("UCLMR, 3rd (competition test)", "81.72%", "0.56-0.58", ""),
+                             ("Athene, 2nd (competition test)", "81.97%", "0.60", ""),
+                             ("SOLAT in the SWEN, 1st (competition test)", "82.02%", "0.58", "")):
+        print(f"{name:52} {fs:>10} {f1:>9} {'':>12} {tm:>9}")
+    print(f"features: {'cache hit' if m.get('features_cache_hit') else 'computed'}; "
+          f"features {m['features_seconds']:.1f}s, fit {m['fit_seconds']:.1f}s, total {wall:.1f}s")
+    return 0
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m training", description="Stance classification toward claims.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("data", help="validate the corpus and print its statistics")
+    p.add_argument("--config", default="configs/default.yaml")
+    p.add_argument("--quotas", action="store_true", help="also check the bundled corpus quotas (exit 1 if unmet)")
+    p.set_defaults(func=cmd_data)
+    p = sub.add_parser("train", help="train, evaluate, log to MLflow and export models/<name>/")
+    p.add_argument("--config", default="configs/default.yaml")
+    p.add_argument("--experiment", help="MLflow experiment (default: tracking.experiment from the config)")
+    p.add_argument("--models-dir", default="models")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("sweep", help="train several configs as runs of one experiment; print a table")
+    p.add_argument("configs", nargs="+")
+    p.add_argument("--experiment", default="stance-sweep")
+    p.add_argument("--models-dir", default="models")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("predict", help="label (claim, sentence) pairs with an exported model")
+    p.add_argument("--model", default="models/stance")
+    p.add_argument("--claim")
+    p.add_argument("--sentence")
+    p.add_argument("--input", help="JSONL with claim and sentence fields")
+    p.add_argument("--output", help="where to write JSONL predictions (default: stdout)")
+    p.add_argument("--document", help="a text file: split into sentences and label each toward --claim")
+    p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("bench", help="time make train, cold-start predict and batch throughput")
+    p.add_argument("--config", default="configs/default.yaml")
+    p.add_argument("--model", default="models/stance")
+    p.add_argument("--pairs", type=int, default=20000)
+    p.add_argument("--repeats", type=int, default=5)
+    p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("bench-fnc1", help="train and evaluate on FNC-1; print the table beside the anchors")
+    p.add_argument("--config", default="configs/fnc1.yaml")
+    p.add_argument("--models-dir", default="models")
+    p.add_argument("--no-cache", action="store_true", help="drop the feature cache first (cold timing)")
+    p.set_defaults(func=cmd_bench_fnc1)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StanceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no model was written or replaced", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os._exit(0)

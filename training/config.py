@@ -1,0 +1,310 @@
+"""YAML config -> typed, validated dataclasses.
+
+Every key is checked against the dataclass fields: an unknown key, a wrong type or an
+out-of-range value is a StanceError naming the file, line and dotted key, and listing what
+is valid. Unset keys take the defaults below, and the resolved config (defaults filled in)
+is what gets logged and saved with the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from training.errors import StanceError
+
+MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp")
+BASELINES = ("majority", "cue_rule")
+LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support")
+DATA_FORMATS = ("jsonl", "fnc1")
+
+
+def _f(default, **rules):
+    """A field with validation rules: min, max, choices (checked after type conversion)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=rules)
+    return field(default=default, metadata=rules)
+
+
+@dataclass
+class TfidfBlock:
+    enabled: bool = True
+    ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = _f(1, min=1)
+    max_df: float = _f(1.0, min=0.01, max=1.0)
+    max_features: typing.Optional[int] = _f(None, min=1)
+    sublinear_tf: bool = True
+    max_chars: typing.Optional[int] = _f(None, min=1)  # truncate long texts (article bodies)
+
+
+@dataclass
+class SimilarityBlock:
+    """Claim-sentence interaction: token overlap, TF-IDF cosine, shared numbers, length."""
+    enabled: bool = True
+    lead_sentences: int = _f(0, min=0)  # >0: also compare the claim with the text's first N sentences
+    svd_components: int = _f(0, min=0)  # >0: add an LSA cosine with this many components
+
+
+@dataclass
+class LexiconBlock:
+    """Counts of project cue lexicons, overall and near words shared with the claim."""
+    enabled: bool = True
+    groups: list[str] = _f(list(LEXICON_GROUPS), choices=LEXICON_GROUPS)
+    window: int = _f(6, min=1, max=50)  # tokens either side of a claim word that count as "near"
+
+
+@dataclass
+class FeaturesConfig:
+    word: TfidfBlock = field(default_factory=TfidfBlock)
+    char: TfidfBlock = field(default_factory=lambda: TfidfBlock(ngram_range=(2, 5), min_df=2))
+    # The sentence with every word that also occurs in the claim replaced by a placeholder:
+    # what is left is how the sentence talks about the claim, not what the story is about.
+    masked: TfidfBlock = field(default_factory=lambda: TfidfBlock(ngram_range=(1, 3)))
+    claim: TfidfBlock = field(default_factory=lambda: TfidfBlock(enabled=False))
+    similarity: SimilarityBlock = field(default_factory=SimilarityBlock)
+    lexicon: LexiconBlock = field(default_factory=LexiconBlock)
+    # Cache fitted features on disk (.cache/features), keyed by corpus hash, this block and
+    # the feature code's source: worth it for FNC-1's 50k long pairs, not for small corpora.
+    cache: bool = False
+
+
+@dataclass
+class SplitConfig:
+    train: float = _f(0.6, min=0.0, max=1.0)
+    dev: float = _f(0.15, min=0.0, max=1.0)
+    test: float = _f(0.25, min=0.0, max=1.0)
+
+
+@dataclass
+class DataConfig:
+    format: str = _f("jsonl", choices=DATA_FORMATS)
+    path: str = "data/pairs"  # jsonl: folder of *.jsonl; fnc1: folder of the CSVs ($FNC1_DIR wins)
+    seeds_dir: str = "seeds"
+    labels: list[str] = _f(["assert", "deny", "warn"])
+    split: SplitConfig = field(default_factory=SplitConfig)
+    test_path: typing.Optional[str] = None  # fnc1: competition test folder ($FNC1_TEST_DIR wins)
+
+
+@dataclass
+class ModelConfig:
+    type: str = _f("logreg", choices=MODEL_TYPES)
+    params: dict = _f({})  # passed to the estimator; names are checked in training.models
+    calibrate: bool = False  # wrap in CalibratedClassifierCV (sigmoid; isotonic needs >1000 rows)
+
+
+@dataclass
+class EvaluationConfig:
+    cv_folds: int = _f(5, min=0, max=20)  # grouped by document; 0 turns cross-validation off
+    bootstrap: int = _f(1000, min=0, max=100000)
+    baselines: list[str] = _f(list(BASELINES), choices=BASELINES)
+    # cue_rule baseline: which configured label each cue group stands for
+    cue_rule_labels: dict = _f({"warn": "warn", "deny": "deny", "other": "assert"})
+    fnc_score: bool = False  # official FNC-1 score (needs an `unrelated` label)
+
+
+@dataclass
+class TrackingConfig:
+    experiment: str = "stance"
+    registered_model: typing.Optional[str] = "stance-classifier"
+    log_model: bool = True
+
+
+@dataclass
+class Config:
+    name: str = "stance"
+    seed: int = _f(13, min=0)
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    source: str = field(default="<defaults>", metadata={"internal": True})
+    lines: dict = field(default_factory=dict, repr=False, metadata={"internal": True})
+
+    def where(self, key: str) -> str:
+        """'configs/x.yaml:12: model.params.C' for error messages about a config key."""
+        line = self.lines.get(key) or self.lines.get(key.rsplit(".", 1)[0])
+        return f"{self.source}:{line}: {key}" if line else f"{self.source}: {key}"
+
+    def to_dict(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not f.metadata.get("internal")}
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} -> {'a.b': 1}; used for MLflow params."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _line_map(node, prefix="", out=None) -> dict:
+    """Dotted key -> 1-based line, from the YAML node tree (for error messages)."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = f"{prefix}{k.value}"
+            out[key] = k.start_mark.line + 1
+            _line_map(v, key + ".", out)
+    return out
+
+
+def _convert(value, tp, key, rules, where):
+    """Check and convert one value to the annotated type; raise StanceError naming the key."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _convert(value, next(a for a in args if a is not type(None)), key, rules, where)
+    bad = f"{where(key)}: expected {_type_name(tp)}, got {value!r}"
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise StanceError(bad)
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StanceError(bad)
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise StanceError(bad)
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str) or not value.strip():
+            raise StanceError(bad)
+    elif origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
+            raise StanceError(f"{where(key)}: expected {len(args)} positive integers like [1, 2], got {value!r}")
+        if list(value) != sorted(value):
+            raise StanceError(f"{where(key)}: the range must go from low to high, got {value!r}")
+        value = tuple(value)
+    elif origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise StanceError(f"{where(key)}: expected a list of non-empty strings, got {value!r}")
+        if "choices" in rules:
+            for v in value:
+                if v not in rules["choices"]:
+                    raise StanceError(f"{where(key)}: unknown value {v!r}; valid: {', '.join(rules['choices'])}")
+        if len(set(value)) != len(value):
+            raise StanceError(f"{where(key)}: repeated values in {value!r}")
+        return list(value)
+    elif tp is dict:
+        if not isinstance(value, dict):
+            raise StanceError(f"{where(key)}: expected a mapping, got {value!r}")
+        return dict(value)
+    if "choices" in rules and value not in rules["choices"]:
+        raise StanceError(f"{where(key)}: unknown value {value!r}; valid: {', '.join(rules['choices'])}")
+    if "min" in rules and value < rules["min"]:
+        raise StanceError(f"{where(key)}: {value!r} is below the minimum {rules['min']}")
+    if "max" in rules and value > rules["max"]:
+        raise StanceError(f"{where(key)}: {value!r} is above the maximum {rules['max']}")
+    return value
+
+
+def _type_name(tp) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a non-empty string"}.get(tp, str(tp))
+
+
+def _names(cls) -> str:
+    return ", ".join(f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal"))
+
+
+def _build(cls, raw: dict, prefix: str, where, base=None):
+    """Start from the default instance (so per-block defaults such as char n-grams hold)
+    and override what the YAML sets, converting and checking each value."""
+    base = cls() if base is None else base
+    valid = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for k, v in raw.items():
+        if k not in valid:
+            raise StanceError(f"{where(prefix + str(k))}: unknown key {k!r}; valid keys here: {_names(cls)}")
+        if dataclasses.is_dataclass(hints[k]):
+            if not isinstance(v, dict):
+                raise StanceError(f"{where(prefix + k)}: expected a mapping of {_names(hints[k])}, got {v!r}")
+            kwargs[k] = _build(hints[k], v, prefix + k + ".", where, getattr(base, k))
+        else:
+            kwargs[k] = _convert(v, hints[k], prefix + k, valid[k].metadata, where)
+    return dataclasses.replace(base, **kwargs)
+
+
+def from_dict(raw: dict, source: str = "<dict>", lines: dict | None = None) -> Config:
+    lines = lines or {}
+
+    def where(key):
+        line = lines.get(key)
+        return f"{source}:{line}: {key}" if line else f"{source}: {key}"
+
+    if not isinstance(raw, dict):
+        raise StanceError(f"{source}: a config is a YAML mapping of {_names(Config)}; got {type(raw).__name__}")
+    cfg = _build(Config, raw, "", where)
+    cfg.source, cfg.lines = source, lines
+    _check_semantics(cfg)
+    return cfg
+
+
+def _check_semantics(cfg: Config) -> None:
+    labels = cfg.data.labels
+    if len(labels) < 2:
+        raise StanceError(f"{cfg.where('data.labels')}: need at least two labels, got {labels!r}")
+    s = cfg.data.split
+    if abs(s.train + s.dev + s.test - 1.0) > 1e-6:
+        raise StanceError(f"{cfg.where('data.split')}: train + dev + test must be 1.0, got "
+                          f"{s.train} + {s.dev} + {s.test} = {s.train + s.dev + s.test:g}")
+    if s.train <= 0:
+        raise StanceError(f"{cfg.where('data.split.train')}: the train share must be above 0")
+    if "cue_rule" in cfg.evaluation.baselines:
+        m = cfg.evaluation.cue_rule_labels
+        if set(m) != {"warn", "deny", "other"}:
+            raise StanceError(f"{cfg.where('evaluation.cue_rule_labels')}: needs exactly the keys warn, deny, other; got {sorted(m)}")
+        for k, v in m.items():
+            if v not in labels:
+                raise StanceError(f"{cfg.where('evaluation.cue_rule_labels.' + k)}: {v!r} is not a configured label; valid: {', '.join(labels)}")
+    if cfg.evaluation.fnc_score and "unrelated" not in labels:
+        raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an 'unrelated' label; labels are {', '.join(labels)}")
+    f = cfg.features
+    if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled]):
+        raise StanceError(f"{cfg.where('features')}: every feature block is disabled; enable at least one")
+    for name in ("name", "tracking.experiment"):
+        value = cfg.name if name == "name" else cfg.tracking.experiment
+        if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise StanceError(f"{cfg.where(name)}: {value!r} may hold only letters, digits, '-', '_' and '.'")
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    if not p.is_file():
+        found = sorted(str(x) for x in Path("configs").glob("*.yaml")) if Path("configs").is_dir() else []
+        raise StanceError(f"{p}: config file not found" + (f"; available: {', '.join(found)}" if found else ""))
+    text = p.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise StanceError(f"{p}{line}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
+    return from_dict(raw if raw is not None else {}, source=str(p), lines=_line_map(node))

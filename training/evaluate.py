@@ -1,0 +1,165 @@
+"""Metrics, the FNC-1 score, grouped cross-validation, bootstrap intervals and the report
+files (confusion matrix CSV/PNG, per-class scores CSV/PNG, misclassified pairs)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+
+
+def scores(y_true, y_pred, labels, fnc: bool = False) -> dict:
+    """Accuracy, macro-F1 over the configured labels, per-class P/R/F1/support, confusion."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    out = {
+        "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else 0.0,
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, lab in enumerate(labels)},
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "n": len(y_true),
+    }
+    if fnc:
+        out["fnc_score"] = fnc_score(y_true, y_pred)
+    return out
+
+
+def fnc_score(y_true, y_pred, unrelated: str = "unrelated") -> float:
+    """Official FNC-1 score as a percentage of the best possible: 0.25 for getting
+    related-vs-unrelated right, a further 0.75 for the exact label of a related pair."""
+    got = best = 0.0
+    for t, p in zip(y_true, y_pred):
+        best += 0.25 if t == unrelated else 1.0
+        if (t == unrelated) == (p == unrelated):
+            got += 0.25
+            if t != unrelated and t == p:
+                got += 0.75
+    return 100.0 * got / best if best else 0.0
+
+
+def _macro_f1_fast(t: np.ndarray, p: np.ndarray, k: int) -> float:
+    cm = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+    tp = np.diag(cm)
+    denom = cm.sum(0) + cm.sum(1)
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
+
+def bootstrap_macro_f1(y_true, y_pred, groups, labels, n: int, seed: int) -> tuple[float, float]:
+    """95% interval of macro-F1, resampling whole documents (pairs of one document are not
+    independent, so resampling pairs would make the interval too narrow)."""
+    if n <= 0 or not len(y_true):
+        return float("nan"), float("nan")
+    idx = {lab: i for i, lab in enumerate(labels)}
+    t = np.array([idx[y] for y in y_true])
+    p = np.array([idx.get(y, 0) for y in y_pred])
+    groups = np.asarray(groups)
+    uniq, inv = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inv == g) for g in range(len(uniq))]
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n):
+        take = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+        vals.append(_macro_f1_fast(t[take], p[take], len(labels)))
+    lo, hi = np.percentile(vals, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None) -> dict:
+    """Macro-F1 mean and spread over GroupKFold on the training split (by document)."""
+    n_groups = len(set(groups))
+    folds = min(folds, n_groups)
+    if folds < 2:
+        return {}
+    vals = []
+    y = np.asarray(y, dtype=object)
+    for i, (tr, va) in enumerate(GroupKFold(n_splits=folds).split(X, y, groups)):
+        model = clone(pipeline).fit(X.iloc[tr], y[tr])
+        vals.append(f1_score(y[va], model.predict(X.iloc[va]), labels=labels, average="macro", zero_division=0))
+        if progress:
+            progress(f"cross-validation fold {i + 1}/{folds}: macro-F1 {vals[-1]:.3f}")
+    return {"cv_macro_f1_mean": float(np.mean(vals)), "cv_macro_f1_std": float(np.std(vals)), "cv_folds": folds}
+
+
+def write_reports(out: Path, split: str, result: dict, labels: list[str], rows: list[dict], y_pred, proba) -> list[Path]:
+    """Write the confusion matrix and per-class scores (CSV and PNG) and the misclassified
+    pairs for one split; return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    cm_csv = out / f"{split}_confusion_matrix.csv"
+    with open(cm_csv, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["true \\ predicted"] + labels)
+        for lab, row in zip(labels, result["confusion"]):
+            w.writerow([lab] + row)
+    pc_csv = out / f"{split}_per_class.csv"
+    with open(pc_csv, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["label", "precision", "recall", "f1", "support"])
+        for lab in labels:
+            m = result["per_class"][lab]
+            w.writerow([lab, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", m["support"]])
+    mis = out / f"{split}_misclassified.jsonl"
+    with open(mis, "w", encoding="utf-8") as fh:
+        for r, pred, pr in zip(rows, y_pred, proba):
+            if pred != r["stance"]:
+                fh.write(json.dumps({"id": r["id"], "doc_id": r["doc_id"], "claim": r["claim"],
+                                     "sentence": r["sentence"][:1000], "gold": r["stance"], "predicted": pred,
+                                     "proba": {lab: round(float(x), 4) for lab, x in zip(labels, pr)},
+                                     "tags": r.get("tags", [])}, ensure_ascii=False) + "\n")
+    files += [cm_csv, pc_csv, mis]
+    files += _plots(out, split, result, labels)
+    return files
+
+
+def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(result["confusion"])
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2.5, 1.1 * len(labels) + 2))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax.set_title(f"{split}: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+    fig.tight_layout()
+    cm_png = out / f"{split}_confusion_matrix.png"
+    fig.savefig(cm_png, dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 2.5, 3.5))
+    x = np.arange(len(labels))
+    for k, metric in enumerate(("precision", "recall", "f1")):
+        ax.bar(x + (k - 1) * 0.27, [result["per_class"][lab][metric] for lab in labels], 0.27, label=metric)
+    ax.set_xticks(x, labels)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower right")
+    ax.set_title(f"{split}: per-class scores")
+    fig.tight_layout()
+    pc_png = out / f"{split}_per_class.png"
+    fig.savefig(pc_png, dpi=110)
+    plt.close(fig)
+    return [cm_png, pc_png]
+
+
+def flat_metrics(split: str, result: dict) -> dict:
+    """{'test_macro_f1': ..., 'test_f1_deny': ...} for MLflow and metadata."""
+    out = {f"{split}_accuracy": result["accuracy"], f"{split}_macro_f1": result["macro_f1"]}
+    for lab, m in result["per_class"].items():
+        for k in ("precision", "recall", "f1"):
+            out[f"{split}_{k}_{lab}"] = m[k]
+    if "fnc_score" in result:
+        out[f"{split}_fnc_score"] = result["fnc_score"]
+    return out

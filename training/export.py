@@ -1,0 +1,63 @@
+"""Write the model directory: model.joblib + metadata.json, atomically.
+
+Everything is written into a temporary sibling directory and swapped in at the end, so a
+failed or interrupted run never leaves a half-written model nor replaces a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import joblib
+
+from training.predict import METADATA_FILE, MODEL_FILE, file_sha256
+
+
+def library_versions() -> dict:
+    out = {"python": sys.version.split()[0]}
+    for p in ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "datasets", "mlflow"):
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def staging_dir(target: Path) -> Path:
+    """A fresh temporary directory beside `target` (same filesystem, so the swap is a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+
+
+def write_model(stage: Path, pipeline, metadata: dict) -> dict:
+    """Dump the pipeline and metadata (with the model file's checksum) into `stage`."""
+    joblib.dump(pipeline, stage / MODEL_FILE, compress=3)
+    metadata = {**metadata, "model_file": MODEL_FILE, "model_sha256": file_sha256(stage / MODEL_FILE)}
+    (stage / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return metadata
+
+
+def publish(stage: Path, target: Path) -> None:
+    """Swap `stage` in as `target`; the previous model is removed only after the swap."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+    try:
+        os.rename(stage, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)  # put the good model back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(stage: Path) -> None:
+    shutil.rmtree(stage, ignore_errors=True)

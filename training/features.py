@@ -1,0 +1,339 @@
+"""Claim-aware features for (claim, sentence) pairs.
+
+Everything here is importable without MLflow or datasets: the exported pipeline pickles
+references to these classes, and `training.predict` loads them in plain Python.
+
+Input to the feature step is a DataFrame with the text columns `claim` and `sentence`
+(a pyfunc model gets a DataFrame; a bare vectorizer would iterate its column names).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+
+from training.config import Config, TfidfBlock
+from training.text import split_sentences, tokens
+
+TEXT_COLUMNS = ["claim", "sentence"]
+
+# The rule baseline's lexicon, exactly as the corpus issue fixes it (case-insensitive,
+# whole words). The corpus is judged by how badly this rule does on it.
+RULE_WARN = re.compile(r"\b(?:warn\w*|caution\w*|urg\w*|advis\w*|fear\w*|risk\w*|danger\w*|could|may|might|brace)\b", re.I)
+RULE_DENY = re.compile(r"\b(?:den\w*|no|not|never|false|reject\w*|dismiss\w*|untrue|hoax|baseless|fiction|retract\w*|contrary|cleared)\b", re.I)
+
+# Project cue lexicons (features, not rules: the model learns how much each one counts and
+# how it interacts with the claim). A trailing * is a prefix match.
+LEXICONS = {
+    "refutation": """deny denies denied denial* refut* rebut* dismiss* reject* false* fake fabricat* untrue hoax*
+        baseless groundless unfounded debunk* disprov* inaccura* incorrect wrong* mislead* nonsense myth* rumor*
+        rumour* retract* contradict* disput* invent* erroneous* mistaken misrepresent* distort* bogus lie lies lying
+        fiction* spurious discredit* fictitious dispel* actually contrary cleared exonerat* acquit* elsewhere
+        correction* corrected fabrication""",
+    "caution": """warn* caution* urg* advis* risk* danger* threat* hazard* alert* fear* brace* prepar* evacuat*
+        avoid* precaution* vigilan* beware safe safely safety guard* protect* shelter* sandbag* emergenc* vulnerab*
+        concern* alarm* harm* expos* contamina* toxic* deadly lethal fatal* stockpil* curfew* lockdown* quarantin*
+        flee* threaten* peril* jeopard* endanger* catastroph* devastat* worst urgent* should must""",
+    "attribution": """said say says saying told tell tells report* according announc* stated statement* spokes*
+        official* sources source claim* quoted quote* cited cite* wrote tweet* posted testif* interview* briefing*
+        press""",
+    "negation": "no not never none nobody nothing neither nor without cannot lack* absent* nowhere",
+    "hedging": """may might could possibl* perhaps maybe likely unlikely reportedly allegedly alleged apparent*
+        suggest* appear* seem* unclear unconfirmed unverified estimat* potential* probabl* speculat* uncertain*
+        doubt*""",
+    "support": """confirm* verif* prove* proof show shows showed shown establish* record* evidence document*
+        admit* acknowledg* conced* corroborat* substantiat* indeed true accurate genuine authentic reveal* found
+        finding* data figures""",
+}
+
+# Function words that carry no stance and no topic; deliberately NOT scikit-learn's English
+# stop list, which removes stance cues (not, no, never, may, could, should).
+STOP = frozenset("""a an the of to in on at for and or but by with from as is are was were be been being it its this
+    that these those he she they we you i his her their our your them him us me there here which who whom what
+    when where how than then so if into about over after before during s has have had do does did will would""".split())
+
+NUMBER = re.compile(r"^\d[\d.,]*$")
+
+
+def _compile(spec: str):
+    words, prefixes = set(), []
+    for w in spec.split():
+        (prefixes.append(w[:-1]) if w.endswith("*") else words.add(w))
+    return words, tuple(prefixes)
+
+
+_LEX = {g: _compile(s) for g, s in LEXICONS.items()}
+
+
+@functools.lru_cache(maxsize=200_000)
+def _groups_of(token: str) -> frozenset:
+    """Which lexicon groups a token belongs to (cached: the vocabulary is small)."""
+    out = {g for g, (words, prefixes) in _LEX.items() if token in words or token.startswith(prefixes)}
+    if token.endswith("n't"):
+        out.add("negation")
+    return frozenset(out)
+
+
+def _pairs(X):
+    """(claims, sentences) as lists of str, from a DataFrame or a 2-column array."""
+    if hasattr(X, "iloc"):
+        return X["claim"].tolist(), X["sentence"].tolist()
+    X = np.asarray(X, dtype=object)
+    return X[:, 0].tolist(), X[:, 1].tolist()
+
+
+def _content(toks) -> set:
+    return {t for t in toks if t not in STOP}
+
+
+def lower_truncate(text: str, max_chars: int | None = None) -> str:
+    text = text.lower()
+    return text[:max_chars] if max_chars else text
+
+
+class DedupTfidf(TfidfVectorizer):
+    """TfidfVectorizer that vectorizes each distinct text once (FNC-1 repeats every article
+    body ~30 times) and counts document frequency over distinct texts."""
+
+    def fit(self, raw_documents, y=None):
+        self.fit_transform(raw_documents)
+        return self
+
+    def fit_transform(self, raw_documents, y=None):
+        uniq, inv = _unique(raw_documents)
+        return super().fit_transform(uniq)[inv]
+
+    def transform(self, raw_documents):
+        uniq, inv = _unique(raw_documents)
+        return super().transform(uniq)[inv]
+
+
+def _unique(texts):
+    index = {}
+    inv = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64)
+    return list(index), inv
+
+
+class ClaimMasker(BaseEstimator, TransformerMixin):
+    """The sentence with each word that also occurs in the claim replaced by `_c_`, so the
+    n-grams that follow describe how the sentence treats the claim, whatever the topic."""
+
+    def __init__(self, max_chars=None):
+        self.max_chars = max_chars
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        claims, sentences = _pairs(X)
+        out = []
+        for c, s in zip(claims, sentences):
+            cw = _content(tokens(c))
+            s = s[: self.max_chars] if self.max_chars else s
+            out.append(" ".join("_c_" if t in cw else t for t in tokens(s)))
+        return out
+
+
+class PairSimilarity(BaseEstimator, TransformerMixin):
+    """How much the sentence is about the claim: token overlap, TF-IDF cosine, shared
+    numbers, lengths; optionally the best cosine against the text's first sentences and an
+    LSA cosine. All values are non-negative (ComplementNB and chi2 need that)."""
+
+    def __init__(self, lead_sentences=0, svd_components=0, random_state=0):
+        self.lead_sentences = lead_sentences
+        self.svd_components = svd_components
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        claims, sentences = _pairs(X)
+        uniq, _ = _unique(claims + sentences)
+        self.tfidf_ = TfidfVectorizer(sublinear_tf=True, token_pattern=r"[a-z0-9]+", lowercase=True).fit(uniq)
+        self.svd_ = None
+        if self.svd_components:
+            from sklearn.decomposition import TruncatedSVD
+            k = min(self.svd_components, len(self.tfidf_.vocabulary_) - 1)
+            self.svd_ = TruncatedSVD(k, random_state=self.random_state).fit(self.tfidf_.transform(uniq))
+        return self
+
+    def _cos(self, claims, texts):
+        a, b = self.tfidf_.transform(claims), self.tfidf_.transform(texts)
+        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+    def transform(self, X):
+        claims, sentences = _pairs(X)
+        toks = {}
+        rows = []
+        for c, s in zip(claims, sentences):
+            ct = toks.get(c) or toks.setdefault(c, tokens(c))
+            st = toks.get(s) or toks.setdefault(s, tokens(s))
+            cs, ss = _content(ct), _content(st)
+            inter = len(cs & ss)
+            cb, sb = set(zip(ct, ct[1:])), set(zip(st, st[1:]))
+            cn, sn = {t for t in cs if NUMBER.match(t)}, {t for t in ss if NUMBER.match(t)}
+            rows.append([
+                inter / max(len(cs | ss), 1), inter / max(len(cs), 1), inter / max(len(ss), 1),
+                len(cb & sb) / max(len(cb), 1), np.log1p(len(cn & sn)), np.log1p(len(sn - cn)),
+                np.log1p(len(st)) / 5.0,
+            ])
+        feats = [np.asarray(rows, dtype=np.float64).reshape(len(rows), 7), self._cos(claims, sentences)[:, None]]
+        if self.lead_sentences:
+            best = np.zeros(len(claims))
+            leads = {}
+            for i, s in enumerate(sentences):
+                if s not in leads:
+                    leads[s] = split_sentences(s)[: self.lead_sentences]
+            flat, owner = [], []
+            for i, s in enumerate(sentences):
+                for part in leads[s]:
+                    flat.append(part)
+                    owner.append(i)
+            if flat:
+                cos = self._cos([claims[i] for i in owner], flat)
+                np.maximum.at(best, np.asarray(owner), cos)
+            feats.append(best[:, None])
+        if self.svd_ is not None:
+            a = self.svd_.transform(self.tfidf_.transform(claims))
+            b = self.svd_.transform(self.tfidf_.transform(sentences))
+            num = (a * b).sum(axis=1)
+            den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-9
+            feats.append(np.clip(num / den, 0, None)[:, None])
+        return np.hstack(feats)
+
+
+class CueLexicon(BaseEstimator, TransformerMixin):
+    """Per lexicon group: log count in the sentence, log count within `window` tokens of a
+    word shared with the claim, and whether the group occurs at all."""
+
+    def __init__(self, groups=tuple(LEXICONS), window=6):
+        self.groups = groups
+        self.window = window
+
+    def fit(self, X, y=None):
+        unknown = set(self.groups) - set(LEXICONS)
+        if unknown:
+            raise ValueError(f"unknown lexicon group(s) {sorted(unknown)}; valid: {', '.join(LEXICONS)}")
+        return self
+
+    def transform(self, X):
+        claims, sentences = _pairs(X)
+        groups = list(self.groups)
+        out = np.zeros((len(claims), 3 * len(groups)))
+        for i, (c, s) in enumerate(zip(claims, sentences)):
+            st = tokens(s)
+            cw = _content(tokens(c))
+            near = np.zeros(len(st), dtype=bool)
+            for j, t in enumerate(st):
+                if t in cw:
+                    near[max(0, j - self.window): j + self.window + 1] = True
+            total = dict.fromkeys(groups, 0)
+            close = dict.fromkeys(groups, 0)
+            for j, t in enumerate(st):
+                for g in _groups_of(t):
+                    if g in total:
+                        total[g] += 1
+                        close[g] += near[j]
+            for k, g in enumerate(groups):
+                out[i, 3 * k: 3 * k + 3] = (np.log1p(total[g]), np.log1p(close[g]), total[g] > 0)
+        return out
+
+
+class DenseTopK(BaseEstimator, TransformerMixin):
+    """Keep the k columns with the highest chi2 score and return a dense array
+    (HistGradientBoosting needs dense input; all our features are non-negative)."""
+
+    def __init__(self, k=2000):
+        self.k = k
+
+    def fit(self, X, y):
+        from sklearn.feature_selection import chi2
+        scores, _ = chi2(X, y)
+        scores = np.nan_to_num(scores, nan=0.0)
+        self.columns_ = np.sort(np.argsort(-scores, kind="stable")[: self.k])
+        return self
+
+    def transform(self, X):
+        X = X[:, self.columns_]
+        return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def _tfidf(block: TfidfBlock, analyzer: str) -> DedupTfidf:
+    return DedupTfidf(
+        analyzer=analyzer, ngram_range=tuple(block.ngram_range), min_df=block.min_df, max_df=block.max_df,
+        max_features=block.max_features, sublinear_tf=block.sublinear_tf, dtype=np.float32,
+        preprocessor=functools.partial(lower_truncate, max_chars=block.max_chars),
+        token_pattern=r"(?u)\b\w+\b" if analyzer == "word" else None,  # keep one-letter words and "no"
+    )
+
+
+def build_features(cfg: Config) -> ColumnTransformer:
+    f = cfg.features
+    parts = []
+    if f.word.enabled:
+        parts.append(("word", _tfidf(f.word, "word"), "sentence"))
+    if f.char.enabled:
+        parts.append(("char", _tfidf(f.char, "char_wb"), "sentence"))
+    if f.masked.enabled:
+        parts.append(("masked", Pipeline([("mask", ClaimMasker(max_chars=f.masked.max_chars)),
+                                          ("tfidf", _tfidf(f.masked, "word"))]), TEXT_COLUMNS))
+    if f.claim.enabled:
+        parts.append(("claim", _tfidf(f.claim, "word"), "claim"))
+    if f.similarity.enabled:
+        parts.append(("similarity", PairSimilarity(f.similarity.lead_sentences, f.similarity.svd_components,
+                                                   random_state=cfg.seed), TEXT_COLUMNS))
+    if f.lexicon.enabled:
+        parts.append(("lexicon", CueLexicon(tuple(f.lexicon.groups), f.lexicon.window), TEXT_COLUMNS))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=1.0)
+
+
+def _cache_key(cfg: Config, corpus_hash: str) -> str:
+    import hashlib
+    import json
+    from pathlib import Path
+
+    import sklearn
+
+    h = hashlib.sha256()
+    h.update(corpus_hash.encode())
+    h.update(json.dumps(cfg.to_dict()["features"], sort_keys=True).encode())
+    h.update(f"{cfg.seed} {sklearn.__version__}".encode())
+    here = Path(__file__).parent
+    for name in ("features.py", "text.py"):  # any code change invalidates the cache
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def fit_transform_splits(cfg: Config, corpus_hash: str, frames: dict, y_train, cache_dir=".cache/features", log=None):
+    """Fit the feature step on frames['train'] and transform every split. With
+    `features.cache`, reuse a stored result whose key (data + config + code) matches."""
+    import time
+    from pathlib import Path
+
+    import joblib
+
+    path = Path(cache_dir) / f"{cfg.name}-{_cache_key(cfg, corpus_hash)}.joblib"
+    if cfg.features.cache and path.is_file():
+        if log:
+            log(f"features: cache hit {path}")
+        feats, mats = joblib.load(path)
+        return feats, mats, True
+    t = time.perf_counter()
+    feats = build_features(cfg)
+    mats = {"train": feats.fit_transform(frames["train"], y_train)}
+    for split, df in frames.items():
+        if split != "train":
+            mats[split] = feats.transform(df) if len(df) else None
+    if log:
+        log(f"features: {mats['train'].shape[1]:,} columns in {time.perf_counter() - t:.1f}s")
+    if cfg.features.cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        joblib.dump((feats, mats), tmp)
+        tmp.rename(path)
+    return feats, mats, False

@@ -1,0 +1,99 @@
+"""Load an exported model directory and predict: the predictor contract.
+
+    from training.predict import load_predictor
+    p = load_predictor("models/stance")
+    p.labels; p.predict(claims, sentences); p.predict_proba(claims, sentences)
+
+Imports neither mlflow nor datasets: only joblib, scikit-learn (via the pickle) and pandas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.errors import StanceError
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Predictor:
+    """A fitted pipeline plus its labels. Use `load_predictor` to make one."""
+
+    def __init__(self, pipeline, labels, metadata):
+        self.pipeline = pipeline
+        self.labels = list(labels)
+        self.metadata = metadata
+        classes = [str(c) for c in pipeline.classes_]
+        # predict_proba columns come in the pipeline's class order; reorder to `labels`.
+        self._columns = [classes.index(lab) if lab in classes else -1 for lab in self.labels]
+
+    def _frame(self, claims, sentences):
+        import pandas as pd
+
+        for name, seq in (("claims", claims), ("sentences", sentences)):
+            if isinstance(seq, str) or not hasattr(seq, "__len__"):
+                raise StanceError(f"{name}: expected a sequence of strings, got {type(seq).__name__}")
+        if len(claims) != len(sentences):
+            raise StanceError(f"claims and sentences must have equal length, got {len(claims)} and {len(sentences)}")
+        for name, seq in (("claims", claims), ("sentences", sentences)):
+            for i, s in enumerate(seq):
+                if not isinstance(s, str):
+                    raise StanceError(f"{name}[{i}]: expected a string, got {type(s).__name__} {s!r}")
+        return pd.DataFrame({"claim": list(claims), "sentence": list(sentences)})
+
+    def predict_proba(self, claims, sentences) -> np.ndarray:
+        """Array (n_pairs, len(labels)); column j is the probability of labels[j]."""
+        X = self._frame(claims, sentences)
+        if not len(X):
+            return np.zeros((0, len(self.labels)))
+        raw = self.pipeline.predict_proba(X)
+        out = np.zeros((len(X), len(self.labels)))
+        for j, c in enumerate(self._columns):
+            if c >= 0:
+                out[:, j] = raw[:, c]
+        return out
+
+    def predict(self, claims, sentences) -> list[str]:
+        proba = self.predict_proba(claims, sentences)
+        return [self.labels[i] for i in proba.argmax(axis=1)]
+
+
+def load_predictor(path) -> Predictor:
+    """Load `models/<name>/`, checking the model file's checksum and the scikit-learn version."""
+    d = Path(path)
+    if not d.is_dir():
+        raise StanceError(f"{d}: model directory not found; train one with `make train` (writes models/<config name>/)")
+    meta_path, model_path = d / METADATA_FILE, d / MODEL_FILE
+    for p in (meta_path, model_path):
+        if not p.is_file():
+            raise StanceError(f"{p}: missing; {d} is not a complete model directory, retrain with `make train`")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        labels, expected, trained_with = meta["labels"], meta["model_sha256"], meta["versions"]["scikit-learn"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise StanceError(f"{meta_path}: unreadable metadata ({e}); retrain with `make train`") from None
+    actual = file_sha256(model_path)
+    if actual != expected:
+        raise StanceError(f"{model_path}: checksum mismatch (file was modified or corrupted: sha256 {actual[:12]}…, "
+                          f"metadata says {expected[:12]}…); retrain with `make train`")
+    import sklearn
+
+    if sklearn.__version__ != trained_with:
+        raise StanceError(f"{d}: trained with scikit-learn {trained_with}, but {sklearn.__version__} is installed; "
+                          f"install scikit-learn=={trained_with} or retrain with `make train`")
+    import joblib
+
+    return Predictor(joblib.load(model_path), labels, meta)

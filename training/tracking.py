@@ -1,0 +1,107 @@
+"""MLflow logging. The only module that imports mlflow (lazily, so nothing else pays for it).
+
+Store: $MLFLOW_TRACKING_URI, else an embedded SQLite file `mlflow.db` in the working
+directory (MLflow 3 refuses the old ./mlruns file store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+
+from training.config import Config, flatten
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def _mlflow():
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # it otherwise looks up a remote host
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    import mlflow
+    return mlflow
+
+
+def git_state() -> dict:
+    """Commit and dirtiness of the working tree ('unknown' outside a git checkout)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode == 0:
+            return {"git_commit": commit.stdout.strip(), "git_dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"git_commit": "unknown", "git_dirty": False}
+
+
+@contextlib.contextmanager
+def run(cfg: Config, run_name: str | None = None):
+    """An MLflow run that ends FAILED (not RUNNING) when the body raises or is interrupted."""
+    mlflow = _mlflow()
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_experiment(cfg.tracking.experiment)
+    active = mlflow.start_run(run_name=run_name or cfg.name)
+    try:
+        yield active
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    else:
+        mlflow.end_run(status="FINISHED")
+
+
+def log_setup(cfg: Config, corpus, versions: dict, git: dict) -> None:
+    mlflow = _mlflow()
+    params = {k: (",".join(map(str, v)) if isinstance(v, list) else v)
+              for k, v in flatten(cfg.to_dict()).items()}
+    mlflow.log_params(params)
+    mlflow.set_tags({
+        "git_commit": git["git_commit"], "git_dirty": str(git["git_dirty"]).lower(),
+        "corpus_hash": corpus.hash, "config_path": cfg.source, "labels": ",".join(corpus.labels),
+        "model_type": cfg.model.type, **{f"version.{k}": v for k, v in versions.items()},
+    })
+    for split in ("train", "dev", "test"):
+        if len(corpus.splits[split]):
+            df = corpus.frame(split)[["id", "doc_id", "claim_id", "claim", "sentence", "stance"]]
+            dataset = mlflow.data.from_pandas(df, source=str(Path(corpus.source).resolve()),
+                                              name=f"{cfg.name}-{split}", targets="stance",
+                                              digest=f"{corpus.hash[:8]}-{split}")
+            mlflow.log_input(dataset, context=split)
+
+
+def log_results(metrics: dict, artifact_dir: Path) -> None:
+    mlflow = _mlflow()
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
+    mlflow.log_artifacts(str(artifact_dir))
+
+
+def log_model(pipeline, cfg: Config, example, labels: list[str]) -> str | None:
+    """Log the fitted pipeline with signature and input example, register it, and return the
+    registered version (pyfunc's predict returns predict_proba, columns in `labels` order)."""
+    mlflow = _mlflow()
+    from mlflow.models import infer_signature
+
+    proba = pipeline.predict_proba(example)
+    info = mlflow.sklearn.log_model(
+        pipeline, name="model", signature=infer_signature(example, proba), input_example=example,
+        registered_model_name=cfg.tracking.registered_model,
+        # Listing requirements skips MLflow's slow environment inference; cloudpickle keeps
+        # our custom transformers loadable (skops would reject them as untrusted types).
+        pip_requirements=pip_requirements(), serialization_format="cloudpickle",
+        pyfunc_predict_fn="predict_proba",
+        code_paths=[str(Path(__file__).parent)],  # the custom transformers travel with the model
+        metadata={"labels": labels, "proba_columns": [str(c) for c in pipeline.classes_]},
+    )
+    return str(info.registered_model_version) if cfg.tracking.registered_model else None
+
+
+def pip_requirements() -> list[str]:
+    from importlib.metadata import version
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "numpy", "scipy", "pandas", "joblib", "cloudpickle")]
