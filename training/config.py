@@ -93,7 +93,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    type: str = _f("logreg", choices=MODEL_TYPES)
+    type: str = _f("linear_svm", choices=MODEL_TYPES)
     params: dict = _f({})  # passed to the estimator; names are checked in training.models
     calibrate: bool = False  # wrap in CalibratedClassifierCV (sigmoid; isotonic needs >1000 rows)
 

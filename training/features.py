@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,8 +20,10 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from training.config import Config, TfidfBlock
 from training.text import split_sentences, tokens
+
+if TYPE_CHECKING:  # the predict path must not pay for yaml/config
+    from training.config import Config, TfidfBlock
 
 TEXT_COLUMNS = ["claim", "sentence"]
 

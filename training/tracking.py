@@ -21,10 +21,15 @@ def tracking_uri() -> str:
 def _mlflow():
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # it otherwise looks up a remote host
     import logging
+    import warnings
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     import mlflow
+
+    # MLflow configures its loggers on import; quiet them afterwards. The pickle-format
+    # warning is expected (cloudpickle is chosen on purpose, see log_model).
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
     return mlflow
 
 

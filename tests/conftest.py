@@ -1,0 +1,59 @@
+"""Shared fixtures: a small fixture corpus (24 bundled documents copied to a temp dir), a
+config for it, and an isolated MLflow store."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_FNC1 = ROOT.parent / "shared" / "data" / "fnc1"
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(ROOT))
+
+FIXTURE_DOCS = sorted(p.stem for p in (ROOT / "data" / "pairs").glob("*.jsonl") if p.stem[:1] in "17")
+
+
+def make_corpus(dest: Path, docs=FIXTURE_DOCS) -> Path:
+    """Copy the given documents and their annotations into dest/{seeds,data/pairs}."""
+    (dest / "seeds").mkdir(parents=True, exist_ok=True)
+    (dest / "data" / "pairs").mkdir(parents=True, exist_ok=True)
+    for d in docs:
+        shutil.copy(ROOT / "seeds" / f"{d}.txt", dest / "seeds")
+        shutil.copy(ROOT / "data" / "pairs" / f"{d}.jsonl", dest / "data" / "pairs")
+    return dest
+
+
+def write_config(path: Path, corpus: Path, **overrides) -> Path:
+    cfg = {
+        "name": "fixture", "seed": 7,
+        "data": {"path": str(corpus / "data" / "pairs"), "seeds_dir": str(corpus / "seeds"),
+                 "split": {"train": 0.5, "dev": 0.2, "test": 0.3}},
+        "evaluation": {"cv_folds": 2, "bootstrap": 50},
+        "tracking": {"experiment": "fixture", "registered_model": "stance-classifier"},
+    }
+    for key, value in overrides.items():  # "model.type" -> cfg["model"]["type"]
+        node = cfg
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    return make_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

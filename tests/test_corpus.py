@@ -1,0 +1,56 @@
+"""The bundled corpus (seeds/ + data/pairs/) meets the data contract and the issue's quotas,
+and the cue-word rule does badly on it (the corpus teaches stance, not cue words)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from training.config import load_config
+from training.data import QUOTAS, check_quotas, corpus_stats, load_corpus
+from training.evaluate import scores
+from training.models import CueRuleClassifier
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus(load_config(ROOT / "configs" / "default.yaml"))  # validates every row
+
+
+@pytest.fixture(scope="module")
+def stats(corpus):
+    return corpus_stats(corpus)
+
+
+def test_every_quota_holds(stats):
+    failed = [f"{name}: {detail}" for name, ok, detail in check_quotas(stats, ROOT / "seeds") if not ok]
+    assert not failed, failed
+
+
+def test_counts_and_shares(stats):
+    assert stats["documents"] >= QUOTAS["documents"] and stats["pairs"] >= 1500 and stats["claims"] >= 200
+    assert min(stats["label"].values()) / stats["pairs"] >= 0.25
+    assert stats["hard"] / stats["pairs"] >= 0.30
+    assert len([d for d in stats["domain_docs"] if d != "(unknown)"]) >= 10
+
+
+def test_seed_article_is_annotated_toward_three_claims(corpus):
+    seed = "000_78bd94f09c977c23"
+    assert (ROOT / "seeds" / f"{seed}.txt").read_bytes() == (ROOT.parent / "shared" / "seeds" / f"{seed}.txt").read_bytes() \
+        if (ROOT.parent / "shared" / "seeds").is_dir() else True
+    rows = [r for s in ("train", "dev", "test") for r in corpus.rows(s) if r["doc_id"] == seed]
+    assert len({r["claim_id"] for r in rows}) >= 3
+
+
+def test_every_document_has_metadata(stats):
+    assert "(unknown)" not in stats["domain"]
+
+
+def test_rule_baseline_is_weak_on_test_and_hard(corpus):
+    df = corpus.frame("test")
+    rule = CueRuleClassifier().fit(df, df["stance"])
+    pred = rule.predict(df)
+    hard = np.array(["hard" in t for t in df["tags"]])
+    assert scores(df["stance"], pred, corpus.labels)["macro_f1"] <= 0.65
+    assert scores(df["stance"][hard], pred[hard], corpus.labels)["macro_f1"] <= 0.35

@@ -1,0 +1,91 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.config import from_dict
+from training.features import (RULE_DENY, RULE_WARN, ClaimMasker, CueLexicon, DedupTfidf, DenseTopK, PairSimilarity,
+                               build_features, fit_transform_splits)
+from training.text import split_sentences, tokens
+
+X = pd.DataFrame({
+    "claim": ["The dam has cracked", "The dam has cracked", "Prices will rise"],
+    "sentence": ["Engineers confirmed the dam has cracked.", "Officials called the crack report a fabrication.",
+                 "Shoppers were told to stock up before prices climb."],
+})
+
+
+def test_tokens_and_sentences():
+    assert tokens("It didn’t crack, NO.") == ["it", "didn't", "crack", "no"]
+    assert split_sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
+
+
+def test_masker_hides_claim_words():
+    out = ClaimMasker().fit_transform(X)
+    assert out[0] == "engineers confirmed the _c_ has _c_"  # content words only
+    assert "fabrication" in out[1]
+
+
+def test_similarity_is_claim_aware_and_non_negative():
+    f = PairSimilarity(lead_sentences=2, svd_components=2).fit(X)
+    m = f.transform(X)
+    assert m.shape == (3, 10) and (m >= 0).all()
+    swapped = X.assign(claim=["Prices will rise"] * 3)
+    assert not np.allclose(f.transform(swapped), m)  # same sentences, other claim -> other features
+
+
+def test_lexicon_counts_near_claim_words():
+    lex = CueLexicon(groups=("refutation", "negation"), window=3).fit(X)
+    m = lex.transform(X)
+    assert m.shape == (3, 6)
+    assert m[1, 0] > 0 and m[0, 0] == 0  # "fabrication" is refutation
+    with pytest.raises(ValueError, match="unknown lexicon group"):
+        CueLexicon(groups=("nope",)).fit(X)
+
+
+def test_dedup_tfidf_equals_plain_on_distinct_texts():
+    texts = ["alpha beta gamma", "beta gamma delta", "alpha beta gamma"]
+    d = DedupTfidf().fit(texts)
+    assert d.transform(texts).shape == (3, 4)
+    assert np.allclose(d.transform(texts)[0].toarray(), d.transform(texts)[2].toarray())
+
+
+def test_feature_step_returns_one_row_per_pair_for_a_dataframe():
+    # pyfunc gives a DataFrame: a bare vectorizer would iterate column names (2 rows, not 3)
+    feats = build_features(from_dict({})).fit(X)
+    assert feats.transform(X).shape[0] == 3
+
+
+def test_feature_blocks_switch_off():
+    full = build_features(from_dict({})).fit(X).transform(X).shape[1]
+    cfg = from_dict({"features": {"char": {"enabled": False}}})
+    assert build_features(cfg).fit(X).transform(X).shape[1] < full
+
+
+def test_pickles_from_an_importable_module():
+    feats = build_features(from_dict({})).fit(X)
+    again = pickle.loads(pickle.dumps(feats))
+    assert (again.transform(X) != feats.transform(X)).nnz == 0
+
+
+def test_dense_top_k():
+    m = DenseTopK(k=2).fit(np.array([[1, 0, 3], [0, 1, 0], [1, 0, 2]]), ["a", "b", "a"])
+    assert m.transform(np.eye(3)).shape == (3, 2)
+
+
+def test_rule_lexicon_is_the_issue_s():
+    assert RULE_WARN.search("Officials urged calm") and RULE_WARN.search("It MAY rain")
+    assert not RULE_WARN.search("mayor") and not RULE_DENY.search("cannot")
+    assert RULE_DENY.search("The claim was denied") and RULE_DENY.search("a hoax")
+
+
+def test_feature_cache_hits_and_code_key(tmp_path):
+    cfg = from_dict({"features": {"cache": True}})
+    frames = {"train": X, "dev": X}
+    y = np.array(["assert", "deny", "warn"], dtype=object)
+    _, m1, hit1 = fit_transform_splits(cfg, "h1", frames, y, cache_dir=tmp_path)
+    _, m2, hit2 = fit_transform_splits(cfg, "h1", frames, y, cache_dir=tmp_path)
+    _, _, hit3 = fit_transform_splits(cfg, "h2", frames, y, cache_dir=tmp_path)  # other data
+    assert (hit1, hit2, hit3) == (False, True, False)
+    assert (m1["dev"] != m2["dev"]).nnz == 0
