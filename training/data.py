@@ -147,7 +147,8 @@ def _to_splits(rows_by_split: dict, labels: list[str]) -> dict:
     for name in SPLITS:
         rows = [{**{k: r[k] for k in FIELDS}, "tags": r.get("tags", []), "label": labels.index(r["stance"])}
                 for r in rows_by_split.get(name, [])]
-        out[name] = ds.Dataset.from_list(rows, features=features)
+        out[name] = (ds.Dataset.from_list(rows, features=features) if rows
+                     else ds.Dataset.from_dict({k: [] for k in features}, features=features))
     return out
 
 
@@ -212,11 +213,16 @@ def _read_fnc(folder: Path, which: str, labels: list[str]) -> list[dict]:
                 raise StanceError(f"{stances_file}:{reader.line_num}: field 'Stance': unknown label {r['Stance']!r}; "
                                   f"valid labels: {', '.join(labels)}")
     cache = Path(".cache/hf-datasets").resolve()
-    loaded = ds.load_dataset("csv", data_files={"bodies": str(bodies_file), "stances": str(stances_file)},
-                             cache_dir=str(cache), keep_in_memory=True)
-    bodies = {str(b["Body ID"]): b["articleBody"] for b in loaded["bodies"]}
+    # Two calls: the builder wants one schema per call. Body IDs are read as text.
+    def load(f, columns):
+        return ds.load_dataset("csv", data_files=str(f), split="train", cache_dir=str(cache), keep_in_memory=True,
+                               features=ds.Features({c: ds.Value("string") for c in columns}), keep_default_na=False)
+
+    b = load(bodies_file, ["Body ID", "articleBody"])
+    bodies = dict(zip(b["Body ID"], b["articleBody"]))
+    stances = load(stances_file, ["Headline", "Body ID", "Stance"])
     rows = []
-    for i, r in enumerate(loaded["stances"]):
+    for i, r in enumerate(stances):
         body_id = str(r["Body ID"])
         if body_id not in bodies:
             raise StanceError(f"{stances_file}:{i + 2}: field 'Body ID': {body_id} is not in {bodies_file.name}")

@@ -228,8 +228,9 @@ class CueLexicon(BaseEstimator, TransformerMixin):
         claims, sentences = _pairs(X)
         groups = list(self.groups)
         out = np.zeros((len(claims), 3 * len(groups)))
+        seen = {}  # FNC-1 repeats each body ~30 times: tokenize each text once
         for i, (c, s) in enumerate(zip(claims, sentences)):
-            st = tokens(s)
+            st = seen.get(s) or seen.setdefault(s, tokens(s))
             cw = _content(tokens(c))
             near = np.zeros(len(st), dtype=bool)
             for j, t in enumerate(st):
