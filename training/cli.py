@@ -42,7 +42,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
     labels = corpus.labels
     y = {s: frames[s]["stance"].to_numpy(dtype=object) for s in sizes}
     target = Path(models_dir) / cfg.name
-    stage = export.staging_dir(target) if export_model else None
+    stage = export.staging_dir(target)  # reports are written here even when not exporting
     git, versions = tracking.git_state(), export.library_versions()
     if not register:
         cfg.tracking.registered_model = None
@@ -61,7 +61,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
             log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
             metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": sizes["train"]}
             fnc = cfg.evaluation.fnc_score
-            report_dir = (stage if stage else export.staging_dir(target)) / "reports"
+            report_dir = stage / "reports"
             eval_splits = [s for s in ("dev", "test") if sizes[s]]
             rows = {s: corpus.rows(s) for s in eval_splits}
             for split in eval_splits:
@@ -119,7 +119,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
                 "versions": versions, **git, "mlflow_run_id": run_id, "features_cache_hit": cache_hit,
                 "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
-            if stage:
+            if export_model:
                 metadata = export.write_model(stage, pipeline, metadata)
                 (stage / "config.yaml").write_text(_yaml(cfg.to_dict()), encoding="utf-8")
             if cfg.tracking.log_model:
@@ -127,14 +127,13 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
                 version = tracking.log_model(pipeline, cfg, frames["train"][["claim", "sentence"]].head(3), labels)
                 log(f"logged model to MLflow in {time.perf_counter() - t:.1f}s"
                     + (f", registered {cfg.tracking.registered_model!r} version {version}" if version else ""))
-            if stage:
+            if export_model:
                 export.publish(stage, target)
                 log(f"exported {target}/ (model.joblib, metadata.json, reports/)")
-            elif report_dir.parent.name.startswith("."):
-                export.discard(report_dir.parent)
+            else:
+                export.discard(stage)
     except BaseException:
-        if stage:
-            export.discard(stage)
+        export.discard(stage)
         raise
     metrics["run_id"] = run_id
     return metrics
