@@ -171,11 +171,11 @@ def cmd_sweep(args) -> int:
         rows.append((m[f"{main}_macro_f1"], cfg, m, main))
     rows.sort(key=lambda r: -r[0])
     print(f"\nexperiment {args.experiment!r}, sorted by {rows[0][3]} macro-F1:")
-    print(f"{'config':34} {'model':14} {'macro-F1':>8} {'hard':>6} {'CV mean±sd':>13} {'acc':>6} {'sec':>6}")
+    print(f"{'config':38} {'model':14} {'macro-F1':>8} {'hard':>6} {'CV mean±sd':>13} {'acc':>6} {'sec':>6}")
     for f1, cfg, m, main in rows:
         cv = f"{m['cv_macro_f1_mean']:.3f}±{m['cv_macro_f1_std']:.3f}" if "cv_macro_f1_mean" in m else "-"
         hard = f"{m[f'{main}_hard_macro_f1']:.3f}" if f"{main}_hard_macro_f1" in m else "-"
-        print(f"{cfg.source:34} {cfg.model.type:14} {f1:8.4f} {hard:>6} {cv:>13} {m[f'{main}_accuracy']:6.3f} "
+        print(f"{cfg.source:38} {cfg.model.type:14} {f1:8.4f} {hard:>6} {cv:>13} {m[f'{main}_accuracy']:6.3f} "
               f"{m['total_seconds']:6.1f}")
     return 0
 
