@@ -235,9 +235,10 @@ def _read_fnc(folder: Path, which: str, labels: list[str]) -> list[dict]:
 
 def story_split(rows: list[dict], dev_share: float, unrelated: str = "unrelated") -> dict:
     """Hold out whole stories: headlines and bodies joined by related pairs form connected
-    components; whole components go to dev by a stable hash until `dev_share` of the pairs.
-    Pairs that would link a dev story with a train story are dropped, so no headline and no
-    body is on both sides (the competition test set likewise has new stories)."""
+    components; components join dev in a stable hash order until the pairs with BOTH ends in
+    dev reach `dev_share` of all pairs. Pairs that would link a dev story with a train story
+    (all of them unrelated) are dropped, so no headline and no body is on both sides, as in
+    the competition test set, whose stories are new."""
     parent = {}
 
     def find(x):
@@ -251,20 +252,24 @@ def story_split(rows: list[dict], dev_share: float, unrelated: str = "unrelated"
         a, b = find("h:" + r["claim"]), find("b:" + r["doc_id"])
         if r["stance"] != unrelated and a != b:
             parent[max(a, b)] = min(a, b)
-    size = Counter(find("b:" + r["doc_id"]) for r in rows)
-    comps = sorted(size, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest())
-    dev, taken, target = set(), 0, dev_share * len(rows)
+    ends = [(find("h:" + r["claim"]), find("b:" + r["doc_id"])) for r in rows]
+    touching = defaultdict(list)  # component -> pairs with an end in it
+    for i, (h, b) in enumerate(ends):
+        touching[h].append(i)
+        if b != h:
+            touching[b].append(i)
+    comps = sorted(touching, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest())
+    dev, inside, target = set(), 0, dev_share * len(rows)
     for c in comps:
-        if taken >= target:
+        if inside >= target:
             break
         dev.add(c)
-        taken += size[c]
+        inside += sum(1 for i in touching[c] if ends[i][0] in dev and ends[i][1] in dev)
     out = {"train": [], "dev": [], "test": []}
-    for r in rows:
-        h, b = find("h:" + r["claim"]) in dev, find("b:" + r["doc_id"]) in dev
-        if h and b:
+    for r, (h, b) in zip(rows, ends):
+        if h in dev and b in dev:
             out["dev"].append(r)
-        elif not h and not b:
+        elif h not in dev and b not in dev:
             out["train"].append(r)
     return out
 

@@ -1,0 +1,104 @@
+"""FNC-1 loading, story split and score, on a small fixture written here; the tests on the
+real data skip with a message when ../shared/data/fnc1 is absent."""
+
+import csv
+
+import pytest
+
+from conftest import SHARED_FNC1
+from training.config import from_dict
+from training.data import load_corpus
+from training.errors import StanceError
+from training.evaluate import fnc_score
+
+LABELS = ["agree", "disagree", "discuss", "unrelated"]
+BODIES = {
+    "1": "Police said the robbery happened at noon.\nWitnesses saw two men run from the bank.",
+    "2": "The actor denied he was leaving the show, calling the rumour \"nonsense\".",
+    "3": "A new species of frog was described in the journal on Monday.",
+    "4": "Officials are discussing whether the bridge will close next year.",
+}
+STANCES = [
+    ("Bank robbed at noon", "1", "agree"), ("Bank robbed at noon", "3", "unrelated"),
+    ("Actor quits hit show", "2", "disagree"), ("Actor quits hit show", "1", "unrelated"),
+    ("Bridge to close", "4", "discuss"), ("Bridge to close", "3", "unrelated"),
+    ("New frog found", "3", "agree"), ("New frog found", "2", "unrelated"),
+]
+
+
+def write_fnc(folder, prefix="train", stances=STANCES, bodies=BODIES):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{prefix}_bodies.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Body ID", "articleBody"])
+        w.writerows(bodies.items())
+    with open(folder / f"{prefix}_stances.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Headline", "Body ID", "Stance"])
+        w.writerows(stances)
+    return folder
+
+
+def fnc_cfg(folder, **data):
+    return from_dict({"name": "fnc1", "data": {"format": "fnc1", "path": str(folder), "labels": LABELS,
+                                               "split": {"train": 0.6, "dev": 0.4, "test": 0.0}, **data},
+                      "evaluation": {"baselines": ["majority"], "fnc_score": True}})
+
+
+def test_loader_joins_bodies_and_keeps_newlines(tmp_path, monkeypatch):
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    monkeypatch.delenv("FNC1_TEST_DIR", raising=False)
+    c = load_corpus(fnc_cfg(write_fnc(tmp_path / "fnc")))
+    rows = [r for s in ("train", "dev") for r in c.rows(s)]
+    assert len(rows) <= len(STANCES) and c.splits["train"].features["label"].names == LABELS
+    by = {(r["claim"], r["stance"]): r for r in rows}
+    if ("Bank robbed at noon", "agree") in by:
+        assert "\n" in by[("Bank robbed at noon", "agree")]["sentence"]
+    for key in ("claim", "doc_id"):  # no headline and no body on both sides
+        assert not {r[key] for r in c.rows("train")} & {r[key] for r in c.rows("dev")}
+
+
+def test_env_dirs_win_and_test_split_is_read(tmp_path, monkeypatch):
+    write_fnc(tmp_path / "real")
+    write_fnc(tmp_path / "test", prefix="competition_test", stances=STANCES[:3])
+    monkeypatch.setenv("FNC1_DIR", str(tmp_path / "real"))
+    monkeypatch.setenv("FNC1_TEST_DIR", str(tmp_path / "test"))
+    c = load_corpus(fnc_cfg(tmp_path / "nowhere"))
+    assert len(c.splits["test"]) == 3
+
+
+def test_missing_files_and_bad_labels_are_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    with pytest.raises(StanceError, match="train_bodies.csv: FNC-1 file not found; set FNC1_DIR"):
+        load_corpus(fnc_cfg(tmp_path / "empty"))
+    write_fnc(tmp_path / "bad", stances=STANCES + [("x", "1", "maybe")])
+    with pytest.raises(StanceError, match=r"train_stances\.csv:10: field 'Stance': unknown label 'maybe'"):
+        load_corpus(fnc_cfg(tmp_path / "bad"))
+    write_fnc(tmp_path / "orphan", stances=STANCES + [("x", "99", "agree")])
+    with pytest.raises(StanceError, match="Body ID': 99 is not in train_bodies.csv"):
+        load_corpus(fnc_cfg(tmp_path / "orphan"))
+
+
+def test_score_on_the_fixture_by_hand():
+    gold = [s for _, _, s in STANCES]
+    # all related pairs called "discuss", all unrelated right:
+    # unrelated 4 x 0.25 = 1.0; related: discuss exact 1.0, three others 0.25 each -> 1.75; max 4*0.25 + 4 = 5
+    pred = ["discuss" if s != "unrelated" else "unrelated" for s in gold]
+    assert fnc_score(gold, pred) == pytest.approx(100 * 2.75 / 5)
+
+
+needs_fnc1 = pytest.mark.skipif(not (SHARED_FNC1 / "train_stances.csv").is_file(),
+                                reason=f"FNC-1 data not found at {SHARED_FNC1}; these tests need ../shared/data/fnc1")
+
+
+@needs_fnc1
+def test_real_fnc1_story_split(monkeypatch):
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    monkeypatch.delenv("FNC1_TEST_DIR", raising=False)
+    c = load_corpus(fnc_cfg(SHARED_FNC1, split={"train": 0.8, "dev": 0.2, "test": 0.0}))
+    train, dev = c.frame("train"), c.frame("dev")
+    assert 0.15 < len(dev) / 49972 < 0.25  # dropped cross pairs are all unrelated:
+    assert (train["stance"] != "unrelated").sum() + (dev["stance"] != "unrelated").sum() == 49972 - 36545
+    assert not set(train["claim"]) & set(dev["claim"])
+    assert not set(train["sentence"]) & set(dev["sentence"])
+    assert set(dev["stance"]) == set(LABELS)
