@@ -21,7 +21,7 @@ from training.errors import StanceError
 
 MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp")
 BASELINES = ("majority", "cue_rule")
-LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support")
+LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
 DATA_FORMATS = ("jsonl", "fnc1")
 
 

@@ -54,6 +54,12 @@ LEXICONS = {
     "support": """confirm* verif* prove* proof show shows showed shown establish* record* evidence document*
         admit* acknowledg* conced* corroborat* substantiat* indeed true accurate genuine authentic reveal* found
         finding* data figures""",
+    # Evidence against a claim often works by limiting its scope ("just four", "a single male").
+    "limiting": """only just single merely mere few handful fewer less least lower smaller partly partial some
+        small slight minor isolated normal routine usual typical unchanged stable""",
+    # ... or by setting another fact against it ("instead", "in fact", "elsewhere").
+    "contrast": """but however instead rather although though whereas while yet despite nevertheless
+        nonetheless fact actually elsewhere another different other unrelated separate""",
 }
 
 # Function words that carry no stance and no topic; deliberately NOT scikit-learn's English
