@@ -89,3 +89,16 @@ def test_feature_cache_hits_and_code_key(tmp_path):
     _, _, hit3 = fit_transform_splits(cfg, "h2", frames, y, cache_dir=tmp_path)  # other data
     assert (hit1, hit2, hit3) == (False, True, False)
     assert (m1["dev"] != m2["dev"]).nnz == 0
+
+
+def test_article_features_rank_related_bodies_higher():
+    from training.features import ArticleFeatures
+    bodies = ["The mayor resigned on Friday after the audit. She denied any wrongdoing.",
+              "Heavy rain flooded the valley. Farmers lost their crops to the water."]
+    A = pd.DataFrame({"claim": ["Mayor resigns after audit", "Mayor resigns after audit"], "sentence": bodies})
+    f = ArticleFeatures(char_max_features=5000).fit(A)
+    m = f.transform(A)
+    assert m.shape[0] == 2 and m.shape[1] > ArticleFeatures.N_RELATEDNESS
+    assert (m[0, :3] > m[1, :3]).all()  # word, bigram and char cosines favour the related body
+    again = pickle.loads(pickle.dumps(f))
+    assert np.allclose(again.transform(A), m)

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from conftest import SHARED_FNC1
+from conftest import ROOT, SHARED_FNC1
 from training.config import from_dict
 from training.data import load_corpus
 from training.errors import StanceError
@@ -102,3 +102,57 @@ def test_real_fnc1_story_split(monkeypatch):
     assert not set(train["claim"]) & set(dev["claim"])
     assert not set(train["sentence"]) & set(dev["sentence"])
     assert set(dev["stance"]) == set(LABELS)
+
+
+def _synthetic_fnc(folder, n_stories=12):
+    """Stories with one body and two headlines each; unrelated pairs cross stories."""
+    topics = ["bridge", "mayor", "flood", "vaccine", "stadium", "museum", "pipeline", "election", "harbour",
+              "satellite", "orchard", "railway"]
+    bodies, stances = {}, []
+    for i, t in enumerate(topics[:n_stories]):
+        bodies[str(i)] = (f"Officials confirmed the {t} story on Monday. Witnesses described the {t} in detail.\n"
+                          f"Some reports about the {t} were called false by a spokesman. Experts discussed the {t}.")
+        stances += [(f"The {t} story is true", str(i), ["agree", "disagree", "discuss"][i % 3]),
+                    (f"Reports on the {t} emerge", str(i), "discuss"),
+                    (f"The {t} story is true", str((i + 5) % n_stories), "unrelated"),
+                    (f"Reports on the {t} emerge", str((i + 7) % n_stories), "unrelated")]
+    return write_fnc(folder, stances=stances, bodies=bodies)
+
+
+def test_fnc1_config_trains_exports_and_loads(tmp_path, monkeypatch, mlflow_store):
+    import yaml
+    from training.cli import main
+    from training.predict import load_predictor
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    monkeypatch.delenv("FNC1_TEST_DIR", raising=False)
+    folder = _synthetic_fnc(tmp_path / "fnc")
+    cfg = yaml.safe_load((ROOT / "configs" / "fnc1.yaml").read_text())
+    cfg["data"]["path"] = str(folder)
+    cfg["features"]["cache"] = False
+    cfg["features"]["article"]["char_max_features"] = 5000
+    small = {"max_iter": 10, "min_samples_leaf": 2}
+    cfg["model"]["params"].update(cv=2, stage1_params=small, stage2_params=small)
+    cfg["evaluation"]["bootstrap"] = 20
+    path = tmp_path / "fnc1.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["train", "--config", str(path), "--models-dir", str(tmp_path / "models")]) == 0
+    p = load_predictor(tmp_path / "models" / "fnc1")
+    assert p.labels == LABELS
+    heads = ["The bridge story is true", "The mayor story is true"]
+    bodies = [BODY for BODY in (list((folder / "train_bodies.csv").read_text().split('"'))[1::2][:2])]
+    assert all(lab in LABELS for lab in p.predict(heads, bodies))
+    assert p.predict_proba(heads, bodies).shape == (2, 4)
+
+
+@pytest.mark.slow
+@needs_fnc1
+def test_bench_fnc1_on_the_real_data(tmp_path, monkeypatch, mlflow_store, capsys):
+    """The full benchmark (about 1.5 min here): figures measured, not the issue's targets."""
+    from training.cli import main
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    monkeypatch.chdir(ROOT)
+    assert main(["bench-fnc1", "--models-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("this package"))
+    fnc, f1 = float(row.split()[-5].rstrip("%")), float(row.split()[-4])
+    assert fnc > 79.0 and f1 > 0.60  # measured 80.40% / 0.632 on this split

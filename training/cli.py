@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from inspect import signature
 from pathlib import Path
 
 from training.errors import StanceError
@@ -55,18 +56,21 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
             feats, mats, cache_hit = fit_transform_splits(cfg, corpus.hash, frames, y["train"], log=log)
             t_features = time.perf_counter() - t
             t = time.perf_counter()
-            clf = build_classifier(cfg).fit(mats["train"], y["train"])
+            clf = build_classifier(cfg)
+            fit_params = {"groups": frames["train"]["group"].to_numpy()} if "groups" in signature(clf.fit).parameters else {}
+            clf.fit(mats["train"], y["train"], **fit_params)
             pipeline = Pipeline([("features", feats), ("clf", clf)])
             t_fit = time.perf_counter() - t
             log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
-            metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": sizes["train"]}
+            metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": sizes["train"],
+                       "features_cache_hit": int(cache_hit)}
             fnc = cfg.evaluation.fnc_score
             report_dir = stage / "reports"
             eval_splits = [s for s in ("dev", "test") if sizes[s]]
             rows = {s: corpus.rows(s) for s in eval_splits}
             for split in eval_splits:
                 proba = clf.predict_proba(mats[split])
-                pred = np.asarray(clf.classes_, dtype=object)[proba.argmax(axis=1)]
+                pred = np.asarray(clf.predict(mats[split]), dtype=object)
                 res = evaluate.scores(y[split], pred, labels, fnc=fnc)
                 metrics.update(evaluate.flat_metrics(split, res))
                 hard = np.array(["hard" in r["tags"] for r in rows[split]], dtype=bool)
@@ -97,14 +101,13 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
             if cfg.evaluation.cv_folds:
                 t = time.perf_counter()
                 metrics.update(evaluate.grouped_cv(build_pipeline(cfg), frames["train"], y["train"],
-                                                   frames["train"]["doc_id"].tolist(), labels,
+                                                   frames["train"]["group"].tolist(), labels,
                                                    cfg.evaluation.cv_folds, progress=log))
                 metrics["cv_seconds"] = time.perf_counter() - t
             main_split = "test" if sizes["test"] else "dev"
             if cfg.evaluation.bootstrap and sizes[main_split]:
-                proba = clf.predict_proba(mats[main_split])
-                pred = np.asarray(clf.classes_, dtype=object)[proba.argmax(axis=1)]
-                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], pred, frames[main_split]["doc_id"].tolist(),
+                pred = np.asarray(clf.predict(mats[main_split]), dtype=object)
+                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], pred, frames[main_split]["group"].tolist(),
                                                      labels, cfg.evaluation.bootstrap, cfg.seed)
                 metrics[f"{main_split}_macro_f1_ci_low"], metrics[f"{main_split}_macro_f1_ci_high"] = lo, hi
                 log(f"{main_split} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
@@ -116,7 +119,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
                 "corpus_hash": corpus.hash, "corpus_source": corpus.source, "split_sizes": sizes,
                 "metrics": {k: v for k, v in metrics.items() if not k.endswith("_seconds")},
                 **{k: v for k, v in metrics.items() if k.endswith("_seconds")},
-                "versions": versions, **git, "mlflow_run_id": run_id, "features_cache_hit": cache_hit,
+                "versions": versions, **git, "mlflow_run_id": run_id,
                 "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             if export_model:
@@ -192,7 +195,7 @@ def cmd_predict(args) -> int:
     p = load_predictor(args.model)
     if args.sentence:
         proba = p.predict_proba([args.claim], [args.sentence])[0]
-        print(p.labels[int(proba.argmax())])
+        print(p.predict([args.claim], [args.sentence])[0])
         print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
         return 0
     if args.document:
@@ -202,9 +205,10 @@ def cmd_predict(args) -> int:
             raise StanceError(f"{path}: document not found")
         sentences = split_sentences(path.read_text(encoding="utf-8"))
         proba = p.predict_proba([args.claim] * len(sentences), sentences)
-        print(f"{'label':8} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
-        for s, pr in zip(sentences, proba):
-            print(f"{p.labels[int(pr.argmax())]:8} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
+        labels = p.predict([args.claim] * len(sentences), sentences)
+        print(f"{'label':10} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
+        for s, lab, pr in zip(sentences, labels, proba):
+            print(f"{lab:10} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
         return 0
     claims, sentences, records = [], [], []
     src = Path(args.input)
@@ -225,10 +229,11 @@ def cmd_predict(args) -> int:
             sentences.append(r["sentence"])
             records.append(r)
     proba = p.predict_proba(claims, sentences)
+    predicted = p.predict(claims, sentences)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
-        for r, pr in zip(records, proba):
-            r = {**r, "predicted": p.labels[int(pr.argmax())],
+        for r, lab, pr in zip(records, predicted, proba):
+            r = {**r, "predicted": lab,
                  "proba": {lab: round(float(x), 6) for lab, x in zip(p.labels, pr)}}
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     finally:

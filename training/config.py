@@ -19,7 +19,7 @@ import yaml
 
 from training.errors import StanceError
 
-MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp")
+MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage")
 BASELINES = ("majority", "cue_rule")
 LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
 DATA_FORMATS = ("jsonl", "fnc1")
@@ -60,6 +60,13 @@ class LexiconBlock:
 
 
 @dataclass
+class ArticleBlock:
+    """Headline-vs-article-body features for long texts (FNC-1): relatedness and cue words."""
+    enabled: bool = False
+    char_max_features: int = _f(300000, min=1000)
+
+
+@dataclass
 class FeaturesConfig:
     word: TfidfBlock = field(default_factory=TfidfBlock)
     char: TfidfBlock = field(default_factory=lambda: TfidfBlock(ngram_range=(2, 5), min_df=2))
@@ -69,6 +76,7 @@ class FeaturesConfig:
     claim: TfidfBlock = field(default_factory=lambda: TfidfBlock(enabled=False))
     similarity: SimilarityBlock = field(default_factory=SimilarityBlock)
     lexicon: LexiconBlock = field(default_factory=LexiconBlock)
+    article: ArticleBlock = field(default_factory=ArticleBlock)
     # Cache fitted features on disk (.cache/features), keyed by corpus hash, this block and
     # the feature code's source: worth it for FNC-1's 50k long pairs, not for small corpora.
     cache: bool = False
@@ -285,8 +293,18 @@ def _check_semantics(cfg: Config) -> None:
     if cfg.evaluation.fnc_score and "unrelated" not in labels:
         raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an 'unrelated' label; labels are {', '.join(labels)}")
     f = cfg.features
-    if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled]):
+    if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled,
+                f.article.enabled]):
         raise StanceError(f"{cfg.where('features')}: every feature block is disabled; enable at least one")
+    if cfg.model.type == "two_stage":
+        sparse = [b for b in ("word", "char", "masked", "claim") if getattr(f, b).enabled]
+        if not f.article.enabled or sparse:
+            raise StanceError(f"{cfg.where('model.type')}: two_stage needs the dense article block alone: set "
+                              f"features.article.enabled: true" + (f" and disable {', '.join(sparse)}" if sparse else ""))
+        neg = cfg.model.params.get("negative_label", "unrelated")
+        if neg not in labels:
+            raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
+                              f"valid: {', '.join(labels)}")
     for name in ("name", "tracking.experiment"):
         value = cfg.name if name == "name" else cfg.tracking.experiment
         if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():

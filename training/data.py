@@ -142,11 +142,12 @@ def _to_splits(rows_by_split: dict, labels: list[str]) -> dict:
         "claim": ds.Value("string"), "sentence": ds.Value("string"), "stance": ds.Value("string"),
         "label": ds.ClassLabel(names=list(labels)),  # configured order, never alphabetical
         "tags": ds.Sequence(ds.Value("string")),
+        "group": ds.Value("string"),  # what cross-validation groups by: document, or FNC-1 story
     })
     out = {}
     for name in SPLITS:
-        rows = [{**{k: r[k] for k in FIELDS}, "tags": r.get("tags", []), "label": labels.index(r["stance"])}
-                for r in rows_by_split.get(name, [])]
+        rows = [{**{k: r[k] for k in FIELDS}, "tags": r.get("tags", []), "label": labels.index(r["stance"]),
+                 "group": r.get("group", r["doc_id"])} for r in rows_by_split.get(name, [])]
         out[name] = (ds.Dataset.from_list(rows, features=features) if rows
                      else ds.Dataset.from_dict({k: [] for k in features}, features=features))
     return out
@@ -267,6 +268,7 @@ def story_split(rows: list[dict], dev_share: float, unrelated: str = "unrelated"
         inside += sum(1 for i in touching[c] if ends[i][0] in dev and ends[i][1] in dev)
     out = {"train": [], "dev": [], "test": []}
     for r, (h, b) in zip(rows, ends):
+        r = {**r, "group": h}  # the headline's story, for grouped cross-validation
         if h in dev and b in dev:
             out["dev"].append(r)
         elif h not in dev and b not in dev:

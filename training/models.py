@@ -25,10 +25,12 @@ DEFAULTS = {
     "complement_nb": {"alpha": 0.3},
     "hist_gb": {"max_iter": 300, "learning_rate": 0.1, "class_weight": "balanced", "dense_features": 3000},
     "mlp": {"hidden_layer_sizes": [64], "alpha": 1e-3, "max_iter": 60, "early_stopping": True},
+    "two_stage": {},
 }
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
     "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier,
+    "two_stage": None,  # defined below
 }
 
 
@@ -36,7 +38,7 @@ def build_classifier(cfg: Config):
     kind = cfg.model.type
     params = {**DEFAULTS[kind], **cfg.model.params}
     dense_k = params.pop("dense_features", None) if kind == "hist_gb" else None
-    cls = FAMILIES[kind]
+    cls = FAMILIES[kind] or TwoStageClassifier
     valid = sorted(cls().get_params())
     for k in params:
         if k not in valid:
@@ -49,7 +51,8 @@ def build_classifier(cfg: Config):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     try:
         clf = cls(**params)
-        clf._validate_params()  # sklearn checks types and ranges; surface them as config errors now
+        if hasattr(clf, "_parameter_constraints"):
+            clf._validate_params()  # sklearn checks types and ranges; surface them as config errors now
     except (TypeError, ValueError) as e:
         raise StanceError(f"{cfg.where('model.params')}: {e}".splitlines()[0]) from None
     if kind == "linear_svm" or cfg.model.calibrate:
@@ -94,3 +97,103 @@ def build_baseline(name: str, cfg: Config):
     if name == "cue_rule":
         return CueRuleClassifier(label_map=dict(cfg.evaluation.cue_rule_labels))
     raise StanceError(f"{cfg.where('evaluation.baselines')}: unknown baseline {name!r}; valid: majority, cue_rule")
+
+
+class TwoStageClassifier(ClassifierMixin, BaseEstimator):
+    """Stage 1 separates `negative_label` (FNC-1: unrelated) from the rest using the first
+    `stage1_columns` features; stage 2 labels the rest using all features. Both are gradient
+    boosting. Per-class weights for stage 2 and the stage-1 threshold are tuned on
+    out-of-fold predictions inside the training data (grouped by `groups` when given, e.g.
+    stories), never on held-out data.
+
+    `predict` applies the tuned threshold and weights; `predict_proba` gives the untuned
+    probabilities (P(negative) = 1 - P(related), others P(related) * stage-2 probability)."""
+
+    WEIGHTS = (1.0, 1.25, 1.5, 1.75, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
+    THRESHOLDS = tuple(np.round(np.arange(0.10, 0.71, 0.05), 2))
+
+    def __init__(self, negative_label="unrelated", stage1_columns=28, cv=5, random_state=0,
+                 stage1_params=None, stage2_params=None, objective="macro_f1"):
+        self.objective = objective
+        self.negative_label = negative_label
+        self.stage1_columns = stage1_columns
+        self.cv = cv
+        self.random_state = random_state
+        self.stage1_params = stage1_params
+        self.stage2_params = stage2_params
+
+    def _models(self):
+        p1 = {"max_iter": 100, "learning_rate": 0.1, "max_depth": 3, "min_samples_leaf": 100, **(self.stage1_params or {})}
+        p2 = {"max_iter": 200, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 100, **(self.stage2_params or {})}
+        return (HistGradientBoostingClassifier(random_state=self.random_state, **p1),
+                HistGradientBoostingClassifier(random_state=self.random_state, **p2))
+
+    def fit(self, X, y, groups=None):
+        from sklearn.base import clone
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+        if self.objective not in ("macro_f1", "macro_f1+accuracy"):
+            raise ValueError(f"objective {self.objective!r}: use 'macro_f1' or 'macro_f1+accuracy'")
+        X, y = np.asarray(X), np.asarray(y, dtype=object)
+        self.classes_ = np.unique(y)
+        if self.negative_label not in self.classes_:
+            raise ValueError(f"negative_label {self.negative_label!r} is not among the labels {list(self.classes_)}")
+        k = self.stage1_columns or X.shape[1]
+        pos = y != self.negative_label
+        m1, m2 = self._models()
+        self.stage1_ = clone(m1).fit(X[:, :k], pos)
+        self.stage2_ = clone(m2).fit(X[pos], y[pos])
+        # out-of-fold probabilities inside train, for the threshold and the class weights
+        split = (GroupKFold(self.cv).split(X, y, groups) if groups is not None
+                 else StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(X, y))
+        oof1 = np.zeros(len(y))
+        oof2 = np.zeros((len(y), len(self.stage2_.classes_)))
+        for tr, va in split:
+            oof1[va] = clone(m1).fit(X[tr, :k], pos[tr]).predict_proba(X[va, :k])[:, 1]
+            trp = tr[pos[tr]]
+            fold2 = clone(m2).fit(X[trp], y[trp])
+            cols = [list(self.stage2_.classes_).index(c) for c in fold2.classes_]
+            oof2[np.ix_(va, cols)] = fold2.predict_proba(X[va])
+        yr, pr = y[pos], oof2[pos]
+        names = self.stage2_.classes_
+        w = np.ones(len(names))
+        ref = int(np.argmax([np.sum(yr == c) for c in names]))  # the commonest class keeps weight 1
+
+        def score(weights):
+            p = names[np.argmax(pr * weights, axis=1)]
+            acc = np.mean(p == yr)
+            return f1_score(yr, p, average="macro") + (acc if self.objective == "macro_f1+accuracy" else 0.0), acc
+
+        for _ in range(2):  # coordinate ascent over the other classes' weights
+            for j in range(len(names)):
+                if j == ref:
+                    continue
+                best = max(self.WEIGHTS, key=lambda v: (score(np.where(np.arange(len(w)) == j, v, w))[0], -v))
+                w[j] = best
+        self.weights_ = w
+        acc2 = score(w)[1]
+        neg = ~pos
+        # threshold maximising the expected FNC-style score of the decision on OOF data
+        gains = [np.sum(np.where(neg, 0.25 * (oof1 < t), (oof1 >= t) * (0.25 + 0.75 * acc2))) for t in self.THRESHOLDS]
+        self.threshold_ = float(self.THRESHOLDS[int(np.argmax(gains))])
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        k = self.stage1_columns or X.shape[1]
+        related = self.stage1_.predict_proba(X[:, :k])[:, 1]
+        p2 = self.stage2_.predict_proba(X)
+        out = np.zeros((len(X), len(self.classes_)))
+        idx = list(self.classes_)
+        out[:, idx.index(self.negative_label)] = 1 - related
+        for j, c in enumerate(self.stage2_.classes_):
+            out[:, idx.index(c)] = related * p2[:, j]
+        return out
+
+    def predict(self, X):
+        X = np.asarray(X)
+        k = self.stage1_columns or X.shape[1]
+        related = self.stage1_.predict_proba(X[:, :k])[:, 1]
+        second = self.stage2_.classes_[np.argmax(self.stage2_.predict_proba(X) * self.weights_, axis=1)]
+        return np.where(related < self.threshold_, self.negative_label, second).astype(object)

@@ -67,8 +67,10 @@ class Predictor:
         return out
 
     def predict(self, claims, sentences) -> list[str]:
-        proba = self.predict_proba(claims, sentences)
-        return [self.labels[i] for i in proba.argmax(axis=1)]
+        """One label per pair: the pipeline's own decision (which may apply tuned thresholds,
+        so it can differ from the argmax of predict_proba)."""
+        X = self._frame(claims, sentences)
+        return [str(v) for v in self.pipeline.predict(X)] if len(X) else []
 
 
 def load_predictor(path) -> Predictor:
