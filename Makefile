@@ -11,6 +11,11 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_DATASETS_OFFLINE := 1
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# HistGradientBoosting's OpenMP threads spin while another process holds a core: measured
+# 171 s vs 6 s (20 iterations) on this 2-core machine. One thread is the robust default;
+# set OMP_NUM_THREADS in the environment to override.
+OMP_NUM_THREADS ?= 1
+export OMP_NUM_THREADS
 TRACKING := $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
 
 .DEFAULT_GOAL := help
