@@ -68,12 +68,14 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
             report_dir = stage / "reports"
             eval_splits = [s for s in ("dev", "test") if sizes[s]]
             rows = {s: corpus.rows(s) for s in eval_splits}
+            hards = {s: np.array(["hard" in r["tags"] for r in rows[s]], dtype=bool) for s in eval_splits}
+            preds = {}
             for split in eval_splits:
                 proba = clf.predict_proba(mats[split])
-                pred = np.asarray(clf.predict(mats[split]), dtype=object)
+                pred = preds[split] = np.asarray(clf.predict(mats[split]), dtype=object)
                 res = evaluate.scores(y[split], pred, labels, fnc=fnc)
                 metrics.update(evaluate.flat_metrics(split, res))
-                hard = np.array(["hard" in r["tags"] for r in rows[split]], dtype=bool)
+                hard = hards[split]
                 if hard.any():
                     metrics[f"{split}_hard_macro_f1"] = evaluate.scores(y[split][hard], pred[hard], labels)["macro_f1"]
                     metrics[f"{split}_hard_pairs"] = int(hard.sum())
@@ -92,7 +94,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
                     metrics[f"baseline_{name}_{split}_accuracy"] = res["accuracy"]
                     if fnc:
                         metrics[f"baseline_{name}_{split}_fnc_score"] = res["fnc_score"]
-                    hard = np.array(["hard" in r["tags"] for r in rows[split]], dtype=bool)
+                    hard = hards[split]
                     if hard.any():
                         metrics[f"baseline_{name}_{split}_hard_macro_f1"] = evaluate.scores(
                             y[split][hard], pred[hard], labels)["macro_f1"]
@@ -106,8 +108,7 @@ def train(cfg, models_dir: str = "models", register: bool = True, export_model: 
                 metrics["cv_seconds"] = time.perf_counter() - t
             main_split = "test" if sizes["test"] else "dev"
             if cfg.evaluation.bootstrap and sizes[main_split]:
-                pred = np.asarray(clf.predict(mats[main_split]), dtype=object)
-                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], pred, frames[main_split]["group"].tolist(),
+                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], preds[main_split], frames[main_split]["group"].tolist(),
                                                      labels, cfg.evaluation.bootstrap, cfg.seed)
                 metrics[f"{main_split}_macro_f1_ci_low"], metrics[f"{main_split}_macro_f1_ci_high"] = lo, hi
                 log(f"{main_split} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
