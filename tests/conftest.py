@@ -19,7 +19,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(ROOT))
 
-FIXTURE_DOCS = sorted(p.stem for p in (ROOT / "data" / "pairs").glob("*.jsonl") if p.stem[:1] in "17")
+# 24 documents (101-112, 701-712): fixed, so the fixture does not grow with the corpus
+FIXTURE_DOCS = sorted(p.stem for p in (ROOT / "data" / "pairs").glob("*.jsonl")
+                      if p.stem[:1] in "17" and 1 <= int(p.stem[1:3]) <= 12)
 
 
 def make_corpus(dest: Path, docs=FIXTURE_DOCS) -> Path:
