@@ -172,30 +172,37 @@ class PairSimilarity(BaseEstimator, TransformerMixin):
         return self
 
     def _cos(self, claims, texts):
-        a, b = self.tfidf_.transform(claims), self.tfidf_.transform(texts)
+        (uc, ic), (ut, it) = _unique(claims), _unique(texts)  # vectorize each distinct text once
+        a, b = self.tfidf_.transform(uc)[ic], self.tfidf_.transform(ut)[it]
         return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        toks = {}
+        info = {}  # per distinct text: content words, bigrams, numbers, length (claims repeat a lot)
+
+        def describe(text):
+            d = info.get(text)
+            if d is None:
+                t = tokens(text)
+                content = _content(t)
+                d = info[text] = (content, set(zip(t, t[1:])), {w for w in content if NUMBER.match(w)}, len(t))
+            return d
+
         rows = []
         for c, s in zip(claims, sentences):
-            ct = toks.get(c) or toks.setdefault(c, tokens(c))
-            st = toks.get(s) or toks.setdefault(s, tokens(s))
-            cs, ss = _content(ct), _content(st)
+            cs, cb, cn, _ = describe(c)
+            ss, sb, sn, slen = describe(s)
             inter = len(cs & ss)
-            cb, sb = set(zip(ct, ct[1:])), set(zip(st, st[1:]))
-            cn, sn = {t for t in cs if NUMBER.match(t)}, {t for t in ss if NUMBER.match(t)}
-            rows.append([
-                inter / max(len(cs | ss), 1), inter / max(len(cs), 1), inter / max(len(ss), 1),
-                len(cb & sb) / max(len(cb), 1), np.log1p(len(cn & sn)), np.log1p(len(sn - cn)),
-                np.log1p(len(st)) / 5.0,
-            ])
-        feats = [np.asarray(rows, dtype=np.float64).reshape(len(rows), 7), self._cos(claims, sentences)[:, None]]
+            rows.append((inter / max(len(cs | ss), 1), inter / max(len(cs), 1), inter / max(len(ss), 1),
+                         len(cb & sb) / max(len(cb), 1), len(cn & sn), len(sn - cn), slen))
+        base = np.asarray(rows, dtype=np.float64).reshape(len(rows), 7)
+        base[:, 4:7] = np.log1p(base[:, 4:7])
+        base[:, 6] /= 5.0
+        feats = [base, self._cos(claims, sentences)[:, None]]
         if self.lead_sentences:
             best = np.zeros(len(claims))
             leads = {}
-            for i, s in enumerate(sentences):
+            for s in sentences:
                 if s not in leads:
                     leads[s] = split_sentences(s)[: self.lead_sentences]
             flat, owner = [], []
@@ -232,25 +239,46 @@ class CueLexicon(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        groups = list(self.groups)
-        out = np.zeros((len(claims), 3 * len(groups)))
-        seen = {}  # FNC-1 repeats each body ~30 times: tokenize each text once
-        for i, (c, s) in enumerate(zip(claims, sentences)):
-            st = seen.get(s) or seen.setdefault(s, tokens(s))
-            cw = _content(tokens(c))
-            near = np.zeros(len(st), dtype=bool)
-            for j, t in enumerate(st):
-                if t in cw:
-                    near[max(0, j - self.window): j + self.window + 1] = True
-            total = dict.fromkeys(groups, 0)
-            close = dict.fromkeys(groups, 0)
-            for j, t in enumerate(st):
-                for g in _groups_of(t):
-                    if g in total:
-                        total[g] += 1
-                        close[g] += near[j]
-            for k, g in enumerate(groups):
-                out[i, 3 * k: 3 * k + 3] = (np.log1p(total[g]), np.log1p(close[g]), total[g] > 0)
+        index = {g: k for k, g in enumerate(self.groups)}
+        member = {}  # token -> indices of the configured groups it belongs to
+        seen, claim_words = {}, {}
+        w = self.window
+        totals, closes = [], []
+        for c, s in zip(claims, sentences):
+            entry = seen.get(s)
+            if entry is None:  # per distinct sentence: tokens, their groups, overall counts
+                st = tokens(s)
+                groups = []
+                for t in st:
+                    g = member.get(t)
+                    if g is None:
+                        g = member[t] = tuple(index[x] for x in _groups_of(t) if x in index)
+                    groups.append(g)
+                total = [0] * len(index)
+                for g in groups:
+                    for k in g:
+                        total[k] += 1
+                entry = seen[s] = (st, groups, total)
+            st, groups, total = entry
+            cw = claim_words.get(c)
+            if cw is None:
+                cw = claim_words[c] = _content(tokens(c))
+            close = [0] * len(index)
+            hits = [j for j, t in enumerate(st) if t in cw]
+            if hits:
+                near = [False] * len(st)
+                for j in hits:
+                    near[max(0, j - w): j + w + 1] = [True] * (min(len(st), j + w + 1) - max(0, j - w))
+                for j, g in enumerate(groups):
+                    if g and near[j]:
+                        for k in g:
+                            close[k] += 1
+            totals.append(total)
+            closes.append(close)
+        t = np.asarray(totals, dtype=np.float64).reshape(len(claims), len(index))
+        c = np.asarray(closes, dtype=np.float64).reshape(len(claims), len(index))
+        out = np.empty((len(claims), 3 * len(index)))
+        out[:, 0::3], out[:, 1::3], out[:, 2::3] = np.log1p(t), np.log1p(c), t > 0
         return out
 
 
