@@ -1,7 +1,6 @@
 """The bundled corpus (seeds/ + data/pairs/) meets the data contract and the issue's quotas,
 and the cue-word rule does badly on it (the corpus teaches stance, not cue words)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -11,7 +11,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT
 
 
 def _free_port():
