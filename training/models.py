@@ -30,15 +30,14 @@ DEFAULTS = {
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
     "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier,
-    "two_stage": None,  # defined below
-}
+}  # + "two_stage", registered below its class
 
 
 def build_classifier(cfg: Config):
     kind = cfg.model.type
     params = {**DEFAULTS[kind], **cfg.model.params}
     dense_k = params.pop("dense_features", None) if kind == "hist_gb" else None
-    cls = FAMILIES[kind] or TwoStageClassifier
+    cls = FAMILIES[kind]
     valid = sorted(cls().get_params())
     for k in params:
         if k not in valid:
@@ -199,3 +198,6 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         related = self.stage1_.predict_proba(X[:, :k])[:, 1]
         second = self.stage2_.classes_[np.argmax(self.stage2_.predict_proba(X) * self.weights_, axis=1)]
         return np.where(related < self.threshold_, self.negative_label, second).astype(object)
+
+
+FAMILIES["two_stage"] = TwoStageClassifier
