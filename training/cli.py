@@ -188,18 +188,18 @@ def cmd_sweep(args) -> int:
 
 def cmd_predict(args) -> int:
     from training.predict import load_predictor
-    modes = [bool(args.sentence), bool(args.input), bool(args.document)]
+    modes = [args.sentence is not None, args.input is not None, args.document is not None]
     if sum(modes) != 1:
         raise StanceError("predict: give exactly one of --sentence (with --claim), --input FILE, or --document FILE (with --claim)")
-    if (args.sentence or args.document) and not args.claim:
+    if (args.sentence is not None or args.document is not None) and args.claim is None:
         raise StanceError("predict: --claim is required with --sentence and --document")
     p = load_predictor(args.model)
-    if args.sentence:
+    if args.sentence is not None:
         proba = p.predict_proba([args.claim], [args.sentence])[0]
         print(p.predict([args.claim], [args.sentence])[0])
         print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
         return 0
-    if args.document:
+    if args.document is not None:
         from training.text import split_sentences
         path = Path(args.document)
         if not path.is_file():
