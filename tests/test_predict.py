@@ -39,6 +39,8 @@ def test_contract(model_dir):
     assert proba.shape == (2, 3) and np.allclose(proba.sum(axis=1), 1)
     assert labels == [p.labels[i] for i in proba.argmax(axis=1)]
     assert p.predict([], []) == [] and p.predict_proba([], []).shape == (0, 3)
+    both_labels, both_proba = p.predict_with_proba(claims, sentences)  # one featurization, same answers
+    assert both_labels == labels and np.allclose(both_proba, proba)
 
 
 def test_round_trip_matches_training_time_predictions(model_dir):

@@ -195,8 +195,8 @@ def cmd_predict(args) -> int:
         raise StanceError("predict: --claim is required with --sentence and --document")
     p = load_predictor(args.model)
     if args.sentence is not None:
-        proba = p.predict_proba([args.claim], [args.sentence])[0]
-        print(p.predict([args.claim], [args.sentence])[0])
+        (label,), (proba,) = p.predict_with_proba([args.claim], [args.sentence])
+        print(label)
         print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
         return 0
     if args.document is not None:
@@ -205,8 +205,7 @@ def cmd_predict(args) -> int:
         if not path.is_file():
             raise StanceError(f"{path}: document not found")
         sentences = split_sentences(path.read_text(encoding="utf-8"))
-        proba = p.predict_proba([args.claim] * len(sentences), sentences)
-        labels = p.predict([args.claim] * len(sentences), sentences)
+        labels, proba = p.predict_with_proba([args.claim] * len(sentences), sentences)
         print(f"{'label':10} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
         for s, lab, pr in zip(sentences, labels, proba):
             print(f"{lab:10} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
@@ -229,8 +228,7 @@ def cmd_predict(args) -> int:
             claims.append(r["claim"])
             sentences.append(r["sentence"])
             records.append(r)
-    proba = p.predict_proba(claims, sentences)
-    predicted = p.predict(claims, sentences)
+    predicted, proba = p.predict_with_proba(claims, sentences)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
         for r, lab, pr in zip(records, predicted, proba):

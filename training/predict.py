@@ -54,23 +54,34 @@ class Predictor:
                     raise StanceError(f"{name}[{i}]: expected a string, got {type(s).__name__} {s!r}")
         return pd.DataFrame({"claim": list(claims), "sentence": list(sentences)})
 
+    def _ordered(self, raw: np.ndarray) -> np.ndarray:
+        """predict_proba columns come in the pipeline's class order; reorder to `labels`."""
+        out = np.zeros((len(raw), len(self.labels)))
+        for j, c in enumerate(self._columns):
+            if c >= 0:
+                out[:, j] = raw[:, c]
+        return out
+
     def predict_proba(self, claims, sentences) -> np.ndarray:
         """Array (n_pairs, len(labels)); column j is the probability of labels[j]."""
         X = self._frame(claims, sentences)
         if not len(X):
             return np.zeros((0, len(self.labels)))
-        raw = self.pipeline.predict_proba(X)
-        out = np.zeros((len(X), len(self.labels)))
-        for j, c in enumerate(self._columns):
-            if c >= 0:
-                out[:, j] = raw[:, c]
-        return out
+        return self._ordered(self.pipeline.predict_proba(X))
 
     def predict(self, claims, sentences) -> list[str]:
         """One label per pair: the pipeline's own decision (which may apply tuned thresholds,
         so it can differ from the argmax of predict_proba)."""
         X = self._frame(claims, sentences)
         return [str(v) for v in self.pipeline.predict(X)] if len(X) else []
+
+    def predict_with_proba(self, claims, sentences) -> tuple[list[str], np.ndarray]:
+        """`predict` and `predict_proba` together, featurizing each pair once (the CLI uses it)."""
+        X = self._frame(claims, sentences)
+        if not len(X):
+            return [], np.zeros((0, len(self.labels)))
+        features, clf = self.pipeline[:-1].transform(X), self.pipeline[-1]
+        return [str(v) for v in clf.predict(features)], self._ordered(clf.predict_proba(features))
 
 
 def load_predictor(path) -> Predictor:
