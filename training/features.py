@@ -481,8 +481,9 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
                      len(hbig[i] & bbig[j]) / max(len(hbig[i]), 1), len(hs), np.log1p(len(bt[j])))
         f += list(ov.T)
         # BM25 of the headline's words in the body
-        cnt = self.counts_.transform(bodies).tocoo()
-        dl = np.asarray(self.counts_.transform(bodies).sum(axis=1)).ravel()
+        body_counts = self.counts_.transform(bodies)
+        cnt = body_counts.tocoo()
+        dl = np.asarray(body_counts.sum(axis=1)).ravel()
         k1, b = 1.2, 0.75
         val = cnt.data * (k1 + 1) / (cnt.data + k1 * (1 - b + b * dl[cnt.row] / self.bm25_avgdl_))
         bm = sp.csr_matrix((val, (cnt.row, cnt.col)), shape=cnt.shape).multiply(self.bm25_idf_[None, :]).tocsr()
