@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 from training.config import load_config
-from training.data import QUOTAS, check_quotas, corpus_stats, load_corpus
+from training.data import QUOTAS, check_quotas, corpus_stats, load_corpus, second_pass_agreement
 from training.evaluate import scores
 from training.models import CueRuleClassifier
 
@@ -53,3 +53,10 @@ def test_rule_baseline_is_weak_on_test_and_hard(corpus):
     hard = np.array(["hard" in t for t in df["tags"]])
     assert scores(df["stance"], pred, corpus.labels)["macro_f1"] <= 0.65
     assert scores(df["stance"][hard], pred[hard], corpus.labels)["macro_f1"] <= 0.35
+
+
+def test_blind_second_pass_covers_the_corpus_and_matches_its_labels(stats, corpus):
+    # every pair has a second label, and every corpus label is the majority of the passes
+    a = second_pass_agreement(stats["rows"], ROOT / "data" / "second_pass.jsonl", corpus.labels)
+    assert a["pairs"] == stats["pairs"]
+    assert a["kappa"] > 0.8

@@ -5,7 +5,8 @@ import pytest
 
 from conftest import ROOT, make_corpus, write_config
 from training.config import from_dict, load_config
-from training.data import content_hash, doc_bucket, load_corpus, near_duplicates, split_of, story_split
+from training.data import (content_hash, doc_bucket, load_corpus, near_duplicates, second_pass_agreement, split_of,
+                           story_split)
 from training.errors import StanceError
 
 
@@ -102,6 +103,46 @@ def test_claim_id_must_keep_one_text(corpus_dir):
 def test_missing_data_path(tmp_path):
     with pytest.raises(StanceError, match="does not exist"):
         load_corpus(_cfg(tmp_path / "nothing"))
+
+
+LABELS = ["assert", "deny", "warn"]
+GOLD = [{"id": "a", "stance": "assert"}, {"id": "b", "stance": "assert"}, {"id": "c", "stance": "deny"},
+        {"id": "d", "stance": "warn"}]
+
+
+def _passes(tmp_path, records):
+    path = tmp_path / "second_pass.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_second_pass_kappa_by_hand(tmp_path):
+    # first a a d w, second d a d w: po = 3/4; pe = (2*1 + 1*2 + 1*1)/16 = 5/16; kappa = (12/16 - 5/16)/(11/16) = 7/11
+    path = _passes(tmp_path, [{"id": "a", "first": "assert", "second": "deny", "sure": False, "third": "assert"},
+                              {"id": "b", "first": "assert", "second": "assert", "sure": True},
+                              {"id": "c", "first": "deny", "second": "deny", "sure": True},
+                              {"id": "d", "first": "warn", "second": "warn", "sure": True}])
+    a = second_pass_agreement(GOLD, path, LABELS)
+    assert (a["agree"], a["unsure"], a["changed"]) == (3, 1, 0)
+    assert a["kappa"] == pytest.approx(7 / 11)
+    assert a["confusion"][("assert", "deny")] == 1
+
+
+@pytest.mark.parametrize("record, message", [
+    ({"id": "zz", "first": "assert", "second": "assert"}, "field 'id': 'zz' is not a pair"),
+    ({"id": "a", "first": "assert", "second": "maybe"}, "field 'second': unknown label 'maybe'; valid labels: assert"),
+    ({"id": "a", "first": "deny", "second": "assert", "third": "deny"}, "field 'stance': the corpus says 'assert' but the passes"),
+])
+def test_second_pass_errors_name_line_and_field(tmp_path, record, message):
+    path = _passes(tmp_path, [{"id": "b", "first": "assert", "second": "assert"}, record])
+    with pytest.raises(StanceError, match=f"second_pass.jsonl:2: {message}"):
+        second_pass_agreement(GOLD, path, LABELS)
+
+
+def test_second_pass_must_cover_every_pair(tmp_path):
+    path = _passes(tmp_path, [{"id": "a", "first": "assert", "second": "assert"}])
+    with pytest.raises(StanceError, match="3 corpus pairs have no second label"):
+        second_pass_agreement(GOLD, path, LABELS)
 
 
 def test_near_duplicates_finds_reworded_copy():

@@ -273,6 +273,15 @@ def cmd_data(args) -> int:
         print(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
         for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
+    if args.second_pass:
+        from training.data import second_pass_agreement
+        a = second_pass_agreement(s["rows"], Path(args.second_pass), labels)
+        print(f"\nblind second annotation ({args.second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
+              f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
+              f"{a['changed']} labels changed by a blind third vote")
+        print(f"{'first/second':14} " + " ".join(f"{lab:>8}" for lab in labels))
+        for x in labels:
+            print(f"{x:14} " + " ".join(f"{a['confusion'][(x, y)]:8}" for y in labels))
     if args.quotas:
         print("\nquotas (issue 3):")
         checks = check_quotas(s, Path(cfg.data.seeds_dir))
@@ -360,6 +369,8 @@ def cmd_bench_fnc1(args) -> int:
         if f"{split}_fnc_score" in m:
             print(f"{'this package, ' + cfg.model.type + ' (' + split + ')':52} {m[f'{split}_fnc_score']:9.2f}% "
                   f"{m[f'{split}_macro_f1']:9.3f} {m[f'{split}_f1_disagree']:12.3f} {wall:8.1f}s {peak:8.0f}")
+    if "dev_fnc_score_test_mix" in m:
+        print(f"{'  same dev, reweighted to the test mix (estimate)':52} {m['dev_fnc_score_test_mix']:9.2f}%")
     if "baseline_majority_dev_fnc_score" in m:
         print(f"{'majority class (dev)':52} {m['baseline_majority_dev_fnc_score']:9.2f}% "
               f"{m['baseline_majority_dev_macro_f1']:9.3f} {0.0:12.3f}")
@@ -381,6 +392,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="validate the corpus and print its statistics")
     p.add_argument("--config", default="configs/default.yaml")
     p.add_argument("--quotas", action="store_true", help="also check the bundled corpus quotas (exit 1 if unmet)")
+    p.add_argument("--second-pass", metavar="JSONL", help="also report agreement with a blind second annotation")
     p.set_defaults(func=cmd_data)
     p = sub.add_parser("train", help="train, evaluate, log to MLflow and export models/<name>/")
     p.add_argument("--config", default="configs/default.yaml")

@@ -64,6 +64,17 @@ def split_of(doc_id: str, shares) -> str:
     return "train"
 
 
+def _jsonl(path):
+    """("file:line", object) for each non-blank line; malformed JSON is a one-line error."""
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield f"{path}:{n}", json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise StanceError(f"{path}:{n}: malformed JSON ({e.msg} at column {e.colno})") from None
+
+
 def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
     """Read and validate every JSONL row. Raises StanceError at the first bad row, naming
     file:line and field."""
@@ -81,48 +92,40 @@ def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
     docs: dict[str, str | None] = {}
     rows, seen_id, claim_text, text_claim = [], {}, {}, {}
     for path in files:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                at = f"{path}:{n}"
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise StanceError(f"{at}: malformed JSON ({e.msg} at column {e.colno})") from None
-                if not isinstance(r, dict):
-                    raise StanceError(f"{at}: expected a JSON object with fields {', '.join(FIELDS)}")
-                for k in r:
-                    if k not in FIELDS + OPTIONAL:
-                        raise StanceError(f"{at}: field {k!r}: unknown field; valid fields: {', '.join(FIELDS + OPTIONAL)}")
-                for k in FIELDS:
-                    if k not in r:
-                        raise StanceError(f"{at}: field {k!r}: missing")
-                    if not isinstance(r[k], str):
-                        raise StanceError(f"{at}: field {k!r}: expected a string, got {json.dumps(r[k])}")
-                    if not r[k].strip():
-                        raise StanceError(f"{at}: field {k!r}: empty")
-                tags = r.get("tags", [])
-                if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                    raise StanceError(f"{at}: field 'tags': expected a list of strings, got {json.dumps(tags)}")
-                if r["stance"] not in labels:
-                    raise StanceError(f"{at}: field 'stance': unknown label {r['stance']!r}; valid labels: {', '.join(labels)}")
-                if r["id"] in seen_id:
-                    raise StanceError(f"{at}: field 'id': duplicate id {r['id']!r} (first at {seen_id[r['id']]})")
-                seen_id[r["id"]] = at
-                if r["doc_id"] not in docs:
-                    doc = seeds / f"{r['doc_id']}.txt"
-                    docs[r["doc_id"]] = doc.read_text(encoding="utf-8") if doc.is_file() else None
-                if docs[r["doc_id"]] is None:
-                    raise StanceError(f"{at}: field 'doc_id': no document {seeds / (r['doc_id'] + '.txt')}")
-                if r["sentence"] not in docs[r["doc_id"]]:
-                    raise StanceError(f"{at}: field 'sentence': not found verbatim in {seeds / (r['doc_id'] + '.txt')}")
-                if claim_text.setdefault(r["claim_id"], (r["claim"], at))[0] != r["claim"]:
-                    raise StanceError(f"{at}: field 'claim': claim_id {r['claim_id']!r} has another claim text at {claim_text[r['claim_id']][1]}")
-                if text_claim.setdefault(r["claim"], (r["claim_id"], at))[0] != r["claim_id"]:
-                    raise StanceError(f"{at}: field 'claim_id': this claim text already has claim_id {text_claim[r['claim']][0]!r}"
-                                      f" at {text_claim[r['claim']][1]}")
-                rows.append({**{k: r[k] for k in FIELDS}, "tags": list(tags), "_at": at})
+        for at, r in _jsonl(path):
+            if not isinstance(r, dict):
+                raise StanceError(f"{at}: expected a JSON object with fields {', '.join(FIELDS)}")
+            for k in r:
+                if k not in FIELDS + OPTIONAL:
+                    raise StanceError(f"{at}: field {k!r}: unknown field; valid fields: {', '.join(FIELDS + OPTIONAL)}")
+            for k in FIELDS:
+                if k not in r:
+                    raise StanceError(f"{at}: field {k!r}: missing")
+                if not isinstance(r[k], str):
+                    raise StanceError(f"{at}: field {k!r}: expected a string, got {json.dumps(r[k])}")
+                if not r[k].strip():
+                    raise StanceError(f"{at}: field {k!r}: empty")
+            tags = r.get("tags", [])
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise StanceError(f"{at}: field 'tags': expected a list of strings, got {json.dumps(tags)}")
+            if r["stance"] not in labels:
+                raise StanceError(f"{at}: field 'stance': unknown label {r['stance']!r}; valid labels: {', '.join(labels)}")
+            if r["id"] in seen_id:
+                raise StanceError(f"{at}: field 'id': duplicate id {r['id']!r} (first at {seen_id[r['id']]})")
+            seen_id[r["id"]] = at
+            if r["doc_id"] not in docs:
+                doc = seeds / f"{r['doc_id']}.txt"
+                docs[r["doc_id"]] = doc.read_text(encoding="utf-8") if doc.is_file() else None
+            if docs[r["doc_id"]] is None:
+                raise StanceError(f"{at}: field 'doc_id': no document {seeds / (r['doc_id'] + '.txt')}")
+            if r["sentence"] not in docs[r["doc_id"]]:
+                raise StanceError(f"{at}: field 'sentence': not found verbatim in {seeds / (r['doc_id'] + '.txt')}")
+            if claim_text.setdefault(r["claim_id"], (r["claim"], at))[0] != r["claim"]:
+                raise StanceError(f"{at}: field 'claim': claim_id {r['claim_id']!r} has another claim text at {claim_text[r['claim_id']][1]}")
+            if text_claim.setdefault(r["claim"], (r["claim_id"], at))[0] != r["claim_id"]:
+                raise StanceError(f"{at}: field 'claim_id': this claim text already has claim_id {text_claim[r['claim']][0]!r}"
+                                  f" at {text_claim[r['claim']][1]}")
+            rows.append({**{k: r[k] for k in FIELDS}, "tags": list(tags), "_at": at})
     used = [seeds / f"{d}.txt" for d in sorted(docs)]
     return rows, files + used
 
@@ -329,6 +332,39 @@ def corpus_stats(corpus: Corpus) -> dict:
         "multi_label_claims": sum(len(v) > 1 for v in claim_labels.values()),
         "rows": rows,
     }
+
+
+def second_pass_agreement(rows: list[dict], path: Path, labels: list[str]) -> dict:
+    """Agreement between the first annotation and a blind second one, from `path`: JSONL of
+    {"id", "first", "second", "sure", "third"?}, where "third" is a blind tie-breaker given
+    only where the first two differ. Checks that every corpus label is the majority of the
+    passes (the first label where all three differ), so the record cannot drift from the corpus."""
+    gold = {r["id"]: r["stance"] for r in rows}
+    passes, unsure = {}, 0
+    for at, r in _jsonl(path):
+        if not isinstance(r, dict) or r.get("id") not in gold:
+            raise StanceError(f"{at}: field 'id': {r.get('id') if isinstance(r, dict) else r!r} is not a pair of the corpus")
+        if r["id"] in passes:
+            raise StanceError(f"{at}: field 'id': duplicate id {r['id']!r}")
+        for k in ("first", "second") + (("third",) if "third" in r else ()):
+            if r.get(k) not in labels:
+                raise StanceError(f"{at}: field {k!r}: unknown label {r.get(k)!r}; valid labels: {', '.join(labels)}")
+        votes = [r["first"], r["second"]] + ([r["third"]] if "third" in r else [])
+        final = max(votes, key=votes.count) if r["first"] != r["second"] else r["first"]  # ties keep the first
+        if final != gold[r["id"]]:
+            raise StanceError(f"{at}: field 'stance': the corpus says {gold[r['id']]!r} but the passes {votes} "
+                              f"give {final!r}; fix the pair or this record")
+        passes[r["id"]] = (r["first"], r["second"])
+        unsure += r.get("sure") is False
+    missing = sorted(set(gold) - set(passes))
+    if missing:
+        raise StanceError(f"{path}: field 'id': {len(missing)} corpus pairs have no second label, e.g. {missing[0]!r}")
+    a, b = zip(*(passes[i] for i in sorted(passes)))
+    n = len(a)
+    po = sum(x == y for x, y in zip(a, b)) / n
+    pe = sum(a.count(lab) * b.count(lab) for lab in labels) / n / n
+    return {"pairs": n, "agree": round(po * n), "observed": po, "kappa": (po - pe) / (1 - pe) if pe < 1 else 1.0,
+            "unsure": unsure, "changed": sum(x != gold[i] for i, (x, _) in passes.items()), "confusion": Counter(zip(a, b))}
 
 
 # The issue's corpus quotas for the bundled corpus (checked by `make data` and the tests).
