@@ -16,6 +16,14 @@ def test_fnc_score_by_hand():
     assert fnc_score(["unrelated"] * 4, ["unrelated"] * 4) == pytest.approx(100.0)
 
 
+def test_fnc_score_reweighted_to_a_class_mix_by_hand():
+    gold, pred = ["unrelated", "agree"], ["unrelated", "discuss"]
+    assert fnc_score(gold, pred) == pytest.approx(100 * 0.5 / 1.25)
+    assert fnc_score(gold, pred, unrelated_share=0.5) == pytest.approx(40.0)  # already the mix: unchanged
+    # weights 0.8/0.5 for unrelated, 0.2/0.5 for related: (1.6*.25 + .4*.25) / (1.6*.25 + .4*1) = 0.625
+    assert fnc_score(gold, pred, unrelated_share=0.8) == pytest.approx(62.5)
+
+
 def test_scores_and_flat_metrics():
     r = scores(["a", "b", "b", "c"], ["a", "b", "c", "c"], ["a", "b", "c"])
     assert r["accuracy"] == 0.75
