@@ -278,7 +278,8 @@ def cmd_data(args) -> int:
         a = second_pass_agreement(s["rows"], Path(args.second_pass), labels)
         print(f"\nblind second annotation ({args.second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
               f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
-              f"{a['changed']} labels changed by a blind third vote")
+              f"{a['changed']} labels changed by a blind third vote"
+              + (f"; {a['not_covered']} pairs not yet labelled twice" if a["not_covered"] else ""))
         print(f"{'first/second':14} " + " ".join(f"{lab:>8}" for lab in labels))
         for x in labels:
             print(f"{x:14} " + " ".join(f"{a['confusion'][(x, y)]:8}" for y in labels))

@@ -338,7 +338,8 @@ def second_pass_agreement(rows: list[dict], path: Path, labels: list[str]) -> di
     """Agreement between the first annotation and a blind second one, from `path`: JSONL of
     {"id", "first", "second", "sure", "third"?}, where "third" is a blind tie-breaker given
     only where the first two differ. Checks that every corpus label is the majority of the
-    passes (the first label where all three differ), so the record cannot drift from the corpus."""
+    passes (the first label where all three differ), so the record cannot drift from the corpus.
+    Pairs added since the second pass are counted in "not_covered", not refused."""
     gold = {r["id"]: r["stance"] for r in rows}
     passes, unsure = {}, 0
     for at, r in _jsonl(path):
@@ -356,14 +357,14 @@ def second_pass_agreement(rows: list[dict], path: Path, labels: list[str]) -> di
                               f"give {final!r}; fix the pair or this record")
         passes[r["id"]] = (r["first"], r["second"])
         unsure += r.get("sure") is False
-    missing = sorted(set(gold) - set(passes))
-    if missing:
-        raise StanceError(f"{path}: field 'id': {len(missing)} corpus pairs have no second label, e.g. {missing[0]!r}")
+    if not passes:
+        raise StanceError(f"{path}: no records; expected JSONL of {{\"id\", \"first\", \"second\", \"sure\"}}")
     a, b = zip(*(passes[i] for i in sorted(passes)))
     n = len(a)
     po = sum(x == y for x, y in zip(a, b)) / n
     pe = sum(a.count(lab) * b.count(lab) for lab in labels) / n / n
-    return {"pairs": n, "agree": round(po * n), "observed": po, "kappa": (po - pe) / (1 - pe) if pe < 1 else 1.0,
+    return {"pairs": n, "not_covered": len(gold) - n, "agree": round(po * n), "observed": po,
+            "kappa": (po - pe) / (1 - pe) if pe < 1 else 1.0,
             "unsure": unsure, "changed": sum(x != gold[i] for i, (x, _) in passes.items()), "confusion": Counter(zip(a, b))}
 
 
