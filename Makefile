@@ -32,7 +32,7 @@ $(VENV)/.installed: requirements.lock
 venv: $(VENV)/.installed ## create .venv with the pinned dependencies (automatic for other targets)
 
 data: $(VENV)/.installed ## validate the corpus; print statistics and the quota checks
-	$(PY) -m training data --config $(CONFIG) --quotas --second-pass data/second_pass.jsonl
+	$(PY) -m training data --config $(CONFIG) --quotas
 
 train: $(VENV)/.installed ## train, evaluate, log to MLflow, export models/<name>/ (CONFIG=configs/x.yaml)
 	$(PY) -m training train --config $(CONFIG)

@@ -173,3 +173,21 @@ def test_sweep_prints_a_sorted_table(trained, tmp_path, capsys, monkeypatch):
     table = [line for line in lines if line.startswith(str(tmp_path))]
     scores = [float(line.split()[2]) for line in table]
     assert len(table) == 2 and scores == sorted(scores, reverse=True)
+
+
+def test_data_reports_the_second_pass_named_in_the_config(tmp_path, capsys):
+    import json
+    corpus = make_corpus(tmp_path / "c", __import__("conftest").FIXTURE_DOCS[:3])
+    rows = [json.loads(line) for f in sorted((corpus / "data" / "pairs").glob("*.jsonl")) for line in f.open()]
+    passes = tmp_path / "second.jsonl"
+    passes.write_text("".join(json.dumps({"id": r["id"], "first": r["stance"], "second": r["stance"], "sure": True}) + "\n"
+                              for r in rows[1:]))
+    cfg = write_config(tmp_path / "c.yaml", corpus, **{"data.second_pass": str(passes)})
+    assert main(["data", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(rows) - 1}/{len(rows) - 1} agree = 100.00%" in out and "1 pairs not yet labelled twice" in out
+    # a record whose majority contradicts the corpus label is a one-line error naming file:line and field
+    r = rows[1]
+    other = next(lab for lab in ("assert", "deny", "warn") if lab != r["stance"])
+    passes.write_text(json.dumps({"id": r["id"], "first": other, "second": other, "sure": True}) + "\n")
+    _one_line_error(capsys, main(["data", "--config", str(cfg)]), "second.jsonl:1: field 'stance'")

@@ -273,17 +273,20 @@ def cmd_data(args) -> int:
         print(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
         for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
-    if args.second_pass:
+    second_pass = args.second_pass or cfg.data.second_pass
+    if second_pass and cfg.data.format == "jsonl":
         from training.data import second_pass_agreement
-        a = second_pass_agreement(s["rows"], Path(args.second_pass), labels)
-        print(f"\nblind second annotation ({args.second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
+        a = second_pass_agreement(s["rows"], Path(second_pass), labels)
+        print(f"\nblind second annotation ({second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
               f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
               f"{a['changed']} labels changed by a blind third vote"
               + (f"; {a['not_covered']} pairs not yet labelled twice" if a["not_covered"] else ""))
         print(f"{'first/second':14} " + " ".join(f"{lab:>8}" for lab in labels))
         for x in labels:
             print(f"{x:14} " + " ".join(f"{a['confusion'][(x, y)]:8}" for y in labels))
-    if args.quotas:
+    if args.quotas and cfg.data.format != "jsonl":
+        print(f"\nquotas: they describe the bundled jsonl corpus; skipped for format {cfg.data.format!r}")
+    elif args.quotas:
         print("\nquotas (issue 3):")
         checks = check_quotas(s, Path(cfg.data.seeds_dir))
         for name, ok, detail in checks:
@@ -393,7 +396,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="validate the corpus and print its statistics")
     p.add_argument("--config", default="configs/default.yaml")
     p.add_argument("--quotas", action="store_true", help="also check the bundled corpus quotas (exit 1 if unmet)")
-    p.add_argument("--second-pass", metavar="JSONL", help="also report agreement with a blind second annotation")
+    p.add_argument("--second-pass", metavar="JSONL", help="report agreement with this blind second annotation (default: data.second_pass)")
     p.set_defaults(func=cmd_data)
     p = sub.add_parser("train", help="train, evaluate, log to MLflow and export models/<name>/")
     p.add_argument("--config", default="configs/default.yaml")

@@ -97,6 +97,7 @@ class DataConfig:
     labels: list[str] = _f(["assert", "deny", "warn"])
     split: SplitConfig = field(default_factory=SplitConfig)
     test_path: typing.Optional[str] = None  # fnc1: competition test folder ($FNC1_TEST_DIR wins)
+    second_pass: typing.Optional[str] = None  # jsonl: blind second annotation; `training data` reports agreement
 
 
 @dataclass
