@@ -156,3 +156,17 @@ def test_bench_fnc1_on_the_real_data(tmp_path, monkeypatch, mlflow_store, capsys
     row = next(line for line in out.splitlines() if line.startswith("this package"))
     fnc, f1 = float(row.split()[-5].rstrip("%")), float(row.split()[-4])
     assert fnc > 79.0 and f1 > 0.60  # measured 80.40% / 0.632 on this split
+
+
+def test_make_data_on_fnc1_prints_statistics_and_skips_the_corpus_quotas(tmp_path, monkeypatch, capsys):
+    import yaml
+    from training.cli import main
+    monkeypatch.delenv("FNC1_DIR", raising=False)
+    monkeypatch.delenv("FNC1_TEST_DIR", raising=False)
+    cfg = tmp_path / "fnc.yaml"
+    cfg.write_text(yaml.safe_dump({"data": {"format": "fnc1", "path": str(write_fnc(tmp_path / "fnc")), "labels": LABELS,
+                                            "split": {"train": 0.6, "dev": 0.4, "test": 0.0}},
+                                   "evaluation": {"baselines": ["majority"]}}))
+    assert main(["data", "--config", str(cfg), "--quotas"]) == 0
+    out = capsys.readouterr().out
+    assert "all rows valid" in out and "skipped for format 'fnc1'" in out
