@@ -19,7 +19,7 @@ export OMP_NUM_THREADS
 TRACKING := $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data train sweep predict ui test test-slow bench bench-fnc1 lock clean
+.PHONY: help venv data train sweep predict evaluate ui test test-slow bench bench-fnc1 lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ sweep: $(VENV)/.installed ## train every config in SWEEP as runs of one experime
 predict: $(VENV)/.installed ## label one pair: make predict CLAIM="..." SENTENCE="..." [MODEL=models/stance]
 	@test -n "$(CLAIM)" -a -n "$(SENTENCE)" || { echo 'usage: make predict CLAIM="..." SENTENCE="..."' >&2; exit 2; }
 	$(PY) -m training predict --model $(MODEL) --claim "$(CLAIM)" --sentence "$(SENTENCE)"
+
+evaluate: $(VENV)/.installed ## score a model and the cue-word rule on a labelled set: make evaluate INPUT=x.jsonl [MODEL=...] [OUTPUT=dir]
+	@test -n "$(INPUT)" || { echo 'usage: make evaluate INPUT=pairs.jsonl [MODEL=models/stance] [OUTPUT=dir]' >&2; exit 2; }
+	$(PY) -m training evaluate --model $(MODEL) --input "$(INPUT)" $(if $(OUTPUT),--output "$(OUTPUT)")
 
 ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same store (PORT=5000)
 	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1

@@ -1,4 +1,4 @@
-"""Command line: python -m training {data,train,sweep,predict,bench} ...
+"""Command line: python -m training {data,train,sweep,predict,evaluate,bench,bench-fnc1} ...
 
 User mistakes (StanceError) print one line to stderr and exit 2, with no traceback.
 """
@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from inspect import signature
 from pathlib import Path
 
 from training.errors import StanceError
@@ -25,127 +24,8 @@ def log(msg: str) -> None:
 # --- train ---------------------------------------------------------------------------------
 
 def train(cfg, models_dir: str = "models", register: bool = True, export_model: bool = True) -> dict:
-    """Load, featurize, fit, evaluate, log to MLflow, export. Returns the metrics."""
-    import numpy as np
-    from sklearn.pipeline import Pipeline
-
-    from training import evaluate, export, tracking
-    from training.data import load_corpus
-    from training.features import fit_transform_splits
-    from training.models import build_baseline, build_classifier, build_pipeline
-
-    t_start = time.perf_counter()
-    corpus = load_corpus(cfg)
-    sizes = {s: len(corpus.splits[s]) for s in ("train", "dev", "test")}
-    log(f"corpus {corpus.source}: {sizes['train']} train / {sizes['dev']} dev / {sizes['test']} test pairs, "
-        f"hash {corpus.hash[:12]}")
-    frames = {s: corpus.frame(s) for s in sizes}
-    labels = corpus.labels
-    y = {s: frames[s]["stance"].to_numpy(dtype=object) for s in sizes}
-    target = Path(models_dir) / cfg.name
-    stage = export.staging_dir(target)  # reports are written here even when not exporting
-    git, versions = tracking.git_state(), export.library_versions()
-    if not register:
-        cfg.tracking.registered_model = None
-    try:
-        with tracking.run(cfg) as active:
-            run_id = active.info.run_id
-            log(f"MLflow run {run_id} in experiment {cfg.tracking.experiment!r} at {tracking.tracking_uri()}")
-            tracking.log_setup(cfg, corpus, versions, git)
-            t = time.perf_counter()
-            feats, mats, cache_hit = fit_transform_splits(cfg, corpus.hash, frames, y["train"], log=log)
-            t_features = time.perf_counter() - t
-            t = time.perf_counter()
-            clf = build_classifier(cfg)
-            fit_params = {"groups": frames["train"]["group"].to_numpy()} if "groups" in signature(clf.fit).parameters else {}
-            clf.fit(mats["train"], y["train"], **fit_params)
-            pipeline = Pipeline([("features", feats), ("clf", clf)])
-            t_fit = time.perf_counter() - t
-            log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
-            metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": sizes["train"],
-                       "features_cache_hit": int(cache_hit)}
-            fnc = cfg.evaluation.fnc_score
-            report_dir = stage / "reports"
-            eval_splits = [s for s in ("dev", "test") if sizes[s]]
-            rows = {s: corpus.rows(s) for s in eval_splits}
-            hards = {s: np.array(["hard" in r["tags"] for r in rows[s]], dtype=bool) for s in eval_splits}
-            preds = {}
-            for split in eval_splits:
-                proba = clf.predict_proba(mats[split])
-                pred = preds[split] = np.asarray(clf.predict(mats[split]), dtype=object)
-                res = evaluate.scores(y[split], pred, labels, fnc=fnc)
-                metrics.update(evaluate.flat_metrics(split, res))
-                hard = hards[split]
-                if hard.any():
-                    metrics[f"{split}_hard_macro_f1"] = evaluate.scores(y[split][hard], pred[hard], labels)["macro_f1"]
-                    metrics[f"{split}_hard_pairs"] = int(hard.sum())
-                cols = [list(clf.classes_).index(lab) if lab in clf.classes_ else None for lab in labels]
-                ordered = [[p[c] if c is not None else 0.0 for c in cols] for p in proba]
-                evaluate.write_reports(report_dir, split, res, labels, rows[split], pred, ordered)
-                log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
-                    + (f", FNC {res['fnc_score']:.2f}%" if fnc else "")
-                    + (f", hard macro-F1 {metrics[f'{split}_hard_macro_f1']:.3f}" if hard.any() else ""))
-            for name in cfg.evaluation.baselines:
-                base = build_baseline(name, cfg).fit(frames["train"], y["train"])
-                for split in eval_splits:
-                    pred = np.asarray(base.predict(frames[split]), dtype=object)
-                    res = evaluate.scores(y[split], pred, labels, fnc=fnc)
-                    metrics[f"baseline_{name}_{split}_macro_f1"] = res["macro_f1"]
-                    metrics[f"baseline_{name}_{split}_accuracy"] = res["accuracy"]
-                    if fnc:
-                        metrics[f"baseline_{name}_{split}_fnc_score"] = res["fnc_score"]
-                    hard = hards[split]
-                    if hard.any():
-                        metrics[f"baseline_{name}_{split}_hard_macro_f1"] = evaluate.scores(
-                            y[split][hard], pred[hard], labels)["macro_f1"]
-                log(f"baseline {name}: " + ", ".join(f"{s} macro-F1 {metrics[f'baseline_{name}_{s}_macro_f1']:.3f}"
-                                                     for s in eval_splits))
-            if cfg.evaluation.cv_folds:
-                t = time.perf_counter()
-                metrics.update(evaluate.grouped_cv(build_pipeline(cfg), frames["train"], y["train"],
-                                                   frames["train"]["group"].tolist(), labels,
-                                                   cfg.evaluation.cv_folds, progress=log))
-                metrics["cv_seconds"] = time.perf_counter() - t
-            main_split = "test" if sizes["test"] else "dev"
-            if cfg.evaluation.bootstrap and sizes[main_split]:
-                lo, hi = evaluate.bootstrap_macro_f1(y[main_split], preds[main_split], frames[main_split]["group"].tolist(),
-                                                     labels, cfg.evaluation.bootstrap, cfg.seed)
-                metrics[f"{main_split}_macro_f1_ci_low"], metrics[f"{main_split}_macro_f1_ci_high"] = lo, hi
-                log(f"{main_split} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
-            metrics["total_seconds"] = time.perf_counter() - t_start
-            (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-            tracking.log_results(metrics, report_dir)
-            metadata = {
-                "name": cfg.name, "labels": labels, "config": cfg.to_dict(), "config_path": cfg.source,
-                "corpus_hash": corpus.hash, "corpus_source": corpus.source, "split_sizes": sizes,
-                "metrics": {k: v for k, v in metrics.items() if not k.endswith("_seconds")},
-                **{k: v for k, v in metrics.items() if k.endswith("_seconds")},
-                "versions": versions, **git, "mlflow_run_id": run_id,
-                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            if export_model:
-                metadata = export.write_model(stage, pipeline, metadata)
-                (stage / "config.yaml").write_text(_yaml(cfg.to_dict()), encoding="utf-8")
-            if cfg.tracking.log_model:
-                t = time.perf_counter()
-                version = tracking.log_model(pipeline, cfg, frames["train"][["claim", "sentence"]].head(3), labels)
-                log(f"logged model to MLflow in {time.perf_counter() - t:.1f}s"
-                    + (f", registered {cfg.tracking.registered_model!r} version {version}" if version else ""))
-            if export_model:
-                export.publish(stage, target)
-                log(f"exported {target}/ (model.joblib, metadata.json, reports/)")
-            else:
-                export.discard(stage)
-    except BaseException:
-        export.discard(stage)
-        raise
-    metrics["run_id"] = run_id
-    return metrics
-
-
-def _yaml(d: dict) -> str:
-    import yaml
-    return yaml.safe_dump(d, sort_keys=False)
+    from training.pipeline import run
+    return run(cfg, models_dir=models_dir, register=register, export_model=export_model, log=log)
 
 
 def cmd_train(args) -> int:
@@ -240,6 +120,22 @@ def cmd_predict(args) -> int:
             out.close()
     if args.output:
         log(f"wrote {len(records)} predictions to {args.output}")
+    return 0
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from training.external import evaluate_set, format_report, read_labelled, write_output
+    from training.predict import load_predictor
+    p = load_predictor(args.model)
+    labelled = read_labelled(args.input, p.labels)
+    rule_map = p.metadata.get("config", {}).get("evaluation", {}).get("cue_rule_labels")
+    result = evaluate_set(p, labelled, rule_map)
+    print(format_report(result))
+    if args.output:
+        files = write_output(args.output, result)
+        log(f"wrote {', '.join(str(f) for f in files)}")
     return 0
 
 
@@ -416,6 +312,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="where to write JSONL predictions (default: stdout)")
     p.add_argument("--document", help="a text file: split into sentences and label each toward --claim")
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("evaluate", help="score a model and the cue-word rule on a labelled JSONL set")
+    p.add_argument("--model", default="models/stance")
+    p.add_argument("--input", required=True, help="JSONL with claim, sentence and stance fields")
+    p.add_argument("--output", help="a directory: write evaluation.json and confusion PNGs there")
+    p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("bench", help="time make train, cold-start predict and batch throughput")
     p.add_argument("--config", default="configs/default.yaml")
     p.add_argument("--model", default="models/stance")

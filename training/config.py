@@ -98,6 +98,9 @@ class DataConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     test_path: typing.Optional[str] = None  # fnc1: competition test folder ($FNC1_TEST_DIR wins)
     second_pass: typing.Optional[str] = None  # jsonl: blind second annotation; `training data` reports agreement
+    # Training weight of pairs tagged `hard` (cue words point the wrong way); 0 leaves them out.
+    # They stay in every evaluation, where they are scored as their own slice.
+    hard_weight: float = _f(1.0, min=0.0, max=100.0)
 
 
 @dataclass
@@ -115,6 +118,9 @@ class EvaluationConfig:
     # cue_rule baseline: which configured label each cue group stands for
     cue_rule_labels: dict = _f({"warn": "warn", "deny": "deny", "other": "assert"})
     fnc_score: bool = False  # official FNC-1 score (needs an `unrelated` label)
+    # Labelled sets outside the corpus (name: path to JSONL with claim, sentence, stance):
+    # scored after training as external_<name>_*; a missing path is skipped with a notice.
+    external: dict = _f({})
 
 
 @dataclass
@@ -291,6 +297,12 @@ def _check_semantics(cfg: Config) -> None:
         for k, v in m.items():
             if v not in labels:
                 raise StanceError(f"{cfg.where('evaluation.cue_rule_labels.' + k)}: {v!r} is not a configured label; valid: {', '.join(labels)}")
+    for name, path in cfg.evaluation.external.items():
+        if not isinstance(path, str) or not path.strip():
+            raise StanceError(f"{cfg.where('evaluation.external.' + str(name))}: expected a path to a JSONL file, got {path!r}")
+        if not str(name).replace("_", "").replace("-", "").isalnum():
+            raise StanceError(f"{cfg.where('evaluation.external.' + str(name))}: the name {name!r} may hold only "
+                              f"letters, digits, '-' and '_' (it becomes part of metric names)")
     if cfg.evaluation.fnc_score and "unrelated" not in labels:
         raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an 'unrelated' label; labels are {', '.join(labels)}")
     f = cfg.features

@@ -14,12 +14,18 @@ from sklearn.model_selection import GroupKFold
 
 
 def scores(y_true, y_pred, labels, fnc: bool = False) -> dict:
-    """Accuracy, macro-F1 over the configured labels, per-class P/R/F1/support, confusion."""
+    """Accuracy, macro-F1, per-class P/R/F1/support, confusion over the configured labels.
+
+    Macro-F1 averages over the labels present in the gold (all of them on a corpus split):
+    a set without `warn` is scored on the others, and a `warn` prediction there still
+    counts as an error through the missed recall of the true label."""
     y_true, y_pred = list(y_true), list(y_pred)
+    present = [lab for lab in labels if lab in set(y_true)] or list(labels)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     out = {
         "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else 0.0,
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "present": present,
         "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
                       for i, lab in enumerate(labels)},
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
@@ -53,10 +59,12 @@ def fnc_score(y_true, y_pred, unrelated: str = "unrelated", unrelated_share: flo
 
 
 def _macro_f1_fast(t: np.ndarray, p: np.ndarray, k: int) -> float:
-    cm = np.bincount(t * k + p, minlength=k * k).reshape(k, k)
-    tp = np.diag(cm)
-    denom = cm.sum(0) + cm.sum(1)
-    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+    """Macro-F1 over labels 0..k-1 present in t; p may hold k for "none of the labels"."""
+    cm = np.bincount(t * (k + 1) + p, minlength=k * (k + 1)).reshape(k, k + 1)
+    tp = np.diag(cm[:, :k])
+    support, predicted = cm.sum(1), cm[:, :k].sum(0)
+    f1 = np.where(support + predicted > 0, 2 * tp / np.maximum(support + predicted, 1), 0.0)
+    return float(np.mean(f1[support > 0])) if (support > 0).any() else 0.0
 
 
 def bootstrap_macro_f1(y_true, y_pred, groups, labels, n: int, seed: int) -> tuple[float, float]:
@@ -66,7 +74,7 @@ def bootstrap_macro_f1(y_true, y_pred, groups, labels, n: int, seed: int) -> tup
         return float("nan"), float("nan")
     idx = {lab: i for i, lab in enumerate(labels)}
     t = np.array([idx[y] for y in y_true])
-    p = np.array([idx.get(y, 0) for y in y_pred])
+    p = np.array([idx.get(y, len(labels)) for y in y_pred])  # an unknown label is simply wrong
     groups = np.asarray(groups)
     uniq, inv = np.unique(groups, return_inverse=True)
     members = [np.flatnonzero(inv == g) for g in range(len(uniq))]
@@ -79,8 +87,9 @@ def bootstrap_macro_f1(y_true, y_pred, groups, labels, n: int, seed: int) -> tup
     return float(lo), float(hi)
 
 
-def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None) -> dict:
-    """Macro-F1 mean and spread over GroupKFold on the training split (by document)."""
+def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None, sample_weight=None) -> dict:
+    """Macro-F1 mean and spread over GroupKFold on the training split (by document).
+    `sample_weight` (e.g. the hard-pair weight) applies to the fitting folds only."""
     n_groups = len(set(groups))
     folds = min(folds, n_groups)
     if folds < 2:
@@ -88,7 +97,8 @@ def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None) -> dic
     vals = []
     y = np.asarray(y, dtype=object)
     for i, (tr, va) in enumerate(GroupKFold(n_splits=folds).split(X, y, groups)):
-        model = clone(pipeline).fit(X.iloc[tr], y[tr])
+        fit_params = {} if sample_weight is None else {"clf__sample_weight": sample_weight[tr]}
+        model = clone(pipeline).fit(X.iloc[tr], y[tr], **fit_params)
         vals.append(f1_score(y[va], model.predict(X.iloc[va]), labels=labels, average="macro", zero_division=0))
         if progress:
             progress(f"cross-validation fold {i + 1}/{folds}: macro-F1 {vals[-1]:.3f}")
@@ -117,8 +127,8 @@ def write_reports(out: Path, split: str, result: dict, labels: list[str], rows: 
     with open(mis, "w", encoding="utf-8") as fh:
         for r, pred, pr in zip(rows, y_pred, proba):
             if pred != r["stance"]:
-                fh.write(json.dumps({"id": r["id"], "doc_id": r["doc_id"], "claim": r["claim"],
-                                     "sentence": r["sentence"][:1000], "gold": r["stance"], "predicted": pred,
+                fh.write(json.dumps({"id": r["id"], "doc_id": r.get("doc_id", ""), "claim": r["claim"],
+                                     "sentence": r["sentence"], "gold": r["stance"], "predicted": pred,
                                      "proba": {lab: round(float(x), 4) for lab, x in zip(labels, pr)},
                                      "tags": r.get("tags", [])}, ensure_ascii=False) + "\n")
     files += [cm_csv, pc_csv, mis]
@@ -126,11 +136,15 @@ def write_reports(out: Path, split: str, result: dict, labels: list[str], rows: 
     return files
 
 
-def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]:
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
 
+
+def plot_confusion(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]:
+    plt = _pyplot()
     cm = np.asarray(result["confusion"])
     fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2.5, 1.1 * len(labels) + 2))
     ax.imshow(cm, cmap="Blues")
@@ -147,7 +161,11 @@ def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]
     cm_png = out / f"{split}_confusion_matrix.png"
     fig.savefig(cm_png, dpi=110)
     plt.close(fig)
+    return [cm_png]
 
+
+def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 2.5, 3.5))
     x = np.arange(len(labels))
     for k, metric in enumerate(("precision", "recall", "f1")):
@@ -160,7 +178,7 @@ def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]
     pc_png = out / f"{split}_per_class.png"
     fig.savefig(pc_png, dpi=110)
     plt.close(fig)
-    return [cm_png, pc_png]
+    return plot_confusion(out, split, result, labels) + [pc_png]
 
 
 def flat_metrics(split: str, result: dict) -> dict:

@@ -1,0 +1,147 @@
+"""Labelled sets that are not the training corpus: read them, score a model and the cue-word
+rule on them, print and write the result.
+
+A set is JSON Lines with `claim`, `sentence` and `stance` (other fields are carried along).
+Macro-F1 is taken over the labels present in the gold, so a set without `warn` is scored on
+assert and deny; predicting an absent label still counts as an error (a missed recall).
+Used by `python -m training evaluate` and by training (`evaluation.external`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.errors import StanceError
+
+REQUIRED = ("claim", "sentence", "stance")
+
+
+@dataclass
+class LabelledSet:
+    name: str
+    path: str
+    rows: list  # dicts with id, claim, sentence, stance (+ whatever else the file had)
+
+    @property
+    def frame(self):
+        import pandas as pd
+        return pd.DataFrame({k: [r[k] for r in self.rows] for k in ("claim", "sentence", "stance")})
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.array([r["stance"] for r in self.rows], dtype=object)
+
+
+def read_labelled(path, labels, name: str | None = None) -> LabelledSet:
+    """Read and check a labelled JSONL set; a bad row is a one-line error naming file:line and field."""
+    p = Path(path)
+    if not p.is_file():
+        raise StanceError(f"{p}: labelled set not found")
+    rows = []
+    with open(p, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise StanceError(f"{p}:{n}: malformed JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(r, dict):
+                raise StanceError(f"{p}:{n}: expected a JSON object with fields {', '.join(REQUIRED)}")
+            for k in REQUIRED:
+                if not isinstance(r.get(k), str) or not r[k].strip():
+                    raise StanceError(f"{p}:{n}: field {k!r}: missing, empty or not a string")
+            if r["stance"] not in labels:
+                raise StanceError(f"{p}:{n}: field 'stance': unknown label {r['stance']!r}; "
+                                  f"the model's labels are {', '.join(labels)}")
+            rows.append({"id": str(r.get("id", f"{p.name}:{n}")), "doc_id": str(r.get("doc_id", "")), **r})
+    if not rows:
+        raise StanceError(f"{p}: no labelled pairs in the file")
+    return LabelledSet(name or p.stem, str(p), rows)
+
+
+def load_configured(cfg, log) -> dict:
+    """The sets named in `evaluation.external`; a missing path is skipped with a notice
+    (a user's machine need not have the team's dev sets)."""
+    out = {}
+    for name, path in cfg.evaluation.external.items():
+        if not Path(path).is_file():
+            log(f"external {name}: {path} not found, skipped")
+            continue
+        out[name] = read_labelled(path, cfg.data.labels, name)
+    return out
+
+
+def ordered_proba(clf, raw, labels) -> np.ndarray:
+    """predict_proba columns in `labels` order (a label unseen in training gets 0)."""
+    classes = [str(c) for c in clf.classes_]
+    out = np.zeros((len(raw), len(labels)))
+    for j, lab in enumerate(labels):
+        if lab in classes:
+            out[:, j] = raw[:, classes.index(lab)]
+    return out
+
+
+def predict_frame(pipeline, frame, labels):
+    """Labels (the pipeline's own decision) and `labels`-ordered probabilities, featurizing once."""
+    feats = pipeline[:-1].transform(frame[["claim", "sentence"]])
+    clf = pipeline[-1]
+    return np.asarray(clf.predict(feats), dtype=object), ordered_proba(clf, clf.predict_proba(feats), labels)
+
+
+def evaluate_set(predictor, labelled: LabelledSet, rule_map: dict | None = None) -> dict:
+    """Score an exported model and the cue-word rule on one labelled set."""
+    from training import evaluate
+    from training.models import CueRuleClassifier
+    labels = predictor.labels
+    claims = [r["claim"] for r in labelled.rows]
+    sentences = [r["sentence"] for r in labelled.rows]
+    pred, proba = predictor.predict_with_proba(claims, sentences)
+    rule = CueRuleClassifier(label_map=rule_map).fit(None, labels).predict(labelled.frame)
+    return {
+        "input": labelled.path, "pairs": len(labelled.rows), "labels": labels,
+        "model": evaluate.scores(labelled.y, pred, labels),
+        "cue_rule": evaluate.scores(labelled.y, rule, labels),
+        "predictions": [{"id": r["id"], "gold": r["stance"], "predicted": p,
+                         "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}}
+                        for r, p, pr in zip(labelled.rows, pred, proba)],
+    }
+
+
+def format_report(result: dict) -> str:
+    """The table `evaluate` prints: macro-F1, per-class scores and confusion, model beside rule."""
+    labels, m, r = result["labels"], result["model"], result["cue_rule"]
+    present = m["present"]
+    out = [f"{result['input']}: {result['pairs']} pairs; gold labels present: {', '.join(present)}",
+           f"macro-F1 over the labels present: model {m['macro_f1']:.3f}, cue-word rule {r['macro_f1']:.3f}",
+           f"accuracy: model {m['accuracy']:.3f}, cue-word rule {r['accuracy']:.3f}", "",
+           f"{'label':10} {'support':>7}  {'model P':>7} {'R':>6} {'F1':>6}   {'rule P':>6} {'R':>6} {'F1':>6}"]
+    for lab in labels:
+        a, b = m["per_class"][lab], r["per_class"][lab]
+        out.append(f"{lab:10} {a['support']:7}  {a['precision']:7.3f} {a['recall']:6.3f} {a['f1']:6.3f}   "
+                   f"{b['precision']:6.3f} {b['recall']:6.3f} {b['f1']:6.3f}")
+    for name, res in (("model", m), ("cue-word rule", r)):
+        out += ["", f"confusion, {name} (rows gold, columns predicted)",
+                f"{'':10} " + " ".join(f"{lab:>8}" for lab in labels)]
+        out += [f"{lab:10} " + " ".join(f"{v:8}" for v in row) for lab, row in zip(labels, res["confusion"])]
+    return "\n".join(out)
+
+
+def write_output(out_dir, result: dict) -> list[Path]:
+    """evaluation.json (everything printed, plus per-pair predictions) and confusion PNGs."""
+    from training import evaluate
+    d = Path(out_dir)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StanceError(f"{d}: cannot create the output directory ({e.strerror})") from None
+    path = d / "evaluation.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files = [path]
+    for name in ("model", "cue_rule"):
+        files += evaluate.plot_confusion(d, name, result[name], result["labels"])
+    return files

@@ -1,0 +1,205 @@
+"""The training run, stage by stage: load -> featurize -> fit -> evaluate (model and
+baselines on every split, its natural and hard slices, the external labelled sets, grouped
+CV, a document bootstrap) -> publish (reports, metadata, MLflow, the exported model).
+
+The CLI only parses arguments and prints; everything a run does happens here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from inspect import signature
+from pathlib import Path
+
+import numpy as np
+
+from training import evaluate, export, external, tracking
+from training.data import load_corpus
+from training.errors import StanceError
+from training.features import fit_transform_splits
+from training.models import build_baseline, build_classifier, build_pipeline
+
+SPLITS = ("train", "dev", "test")
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cfg, models_dir: str = "models", register: bool = True, export_model: bool = True, log=_stderr) -> dict:
+    """Train, evaluate, log to MLflow and (optionally) export models/<name>/. Returns the metrics."""
+    t_start = time.perf_counter()
+    corpus = load_corpus(cfg)
+    sizes = {s: len(corpus.splits[s]) for s in SPLITS}
+    log(f"corpus {corpus.source}: {sizes['train']} train / {sizes['dev']} dev / {sizes['test']} test pairs, "
+        f"hash {corpus.hash[:12]}")
+    if not sizes["dev"] and not sizes["test"]:
+        raise StanceError(f"{cfg.where('data.split')}: dev and test are both empty, so nothing can be evaluated; "
+                          f"give dev or test a share above 0")
+    frames = {s: corpus.frame(s) for s in SPLITS}
+    externals = external.load_configured(cfg, log)
+    target = Path(models_dir) / cfg.name
+    stage = export.staging_dir(target)  # reports are written here even when not exporting
+    git, versions = tracking.git_state(), export.library_versions()
+    if not register:
+        cfg.tracking.registered_model = None
+    try:
+        with tracking.run(cfg) as active:
+            log(f"MLflow run {active.info.run_id} in experiment {cfg.tracking.experiment!r} at {tracking.tracking_uri()}")
+            tracking.log_setup(cfg, corpus, versions, git)
+            pipeline, mats, metrics = fit(cfg, corpus.hash, frames, log)
+            report_dir = stage / "reports"
+            preds = evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, metrics, log)
+            evaluate_baselines(cfg, frames, externals, metrics, log)
+            resample(cfg, frames, preds, corpus.labels, metrics, log)
+            metrics["total_seconds"] = time.perf_counter() - t_start
+            publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model,
+                    {"versions": versions, **git, "mlflow_run_id": active.info.run_id}, log)
+    except BaseException:
+        export.discard(stage)
+        raise
+    metrics["run_id"] = active.info.run_id
+    return metrics
+
+
+def fit(cfg, corpus_hash: str, frames: dict, log):
+    """Featurize every split (fit on train) and fit the classifier on train."""
+    from sklearn.pipeline import Pipeline
+    y_train = frames["train"]["stance"].to_numpy(dtype=object)
+    t = time.perf_counter()
+    feats, mats, cache_hit = fit_transform_splits(cfg, corpus_hash, frames, y_train, log=log)
+    t_features = time.perf_counter() - t
+    t = time.perf_counter()
+    clf = build_classifier(cfg)
+    params = signature(clf.fit).parameters
+    fit_params = {"groups": frames["train"]["group"].to_numpy()} if "groups" in params else {}
+    weights = train_weights(cfg, frames["train"])
+    if weights is not None:
+        if "sample_weight" not in params:
+            raise StanceError(f"{cfg.where('data.hard_weight')}: {cfg.model.type} takes no sample weights; "
+                              f"set data.hard_weight: 1.0 or choose another model.type")
+        fit_params["sample_weight"] = weights
+    clf.fit(mats["train"], y_train, **fit_params)
+    t_fit = time.perf_counter() - t
+    log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
+    metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": len(y_train),
+               "features_cache_hit": int(cache_hit)}
+    return Pipeline([("features", feats), ("clf", clf)]), mats, metrics
+
+
+def train_weights(cfg, train_frame):
+    """Per-pair training weights: `data.hard_weight` for pairs tagged hard, 1 for the rest
+    (None when every weight is 1, so models without sample_weight still train)."""
+    w = cfg.data.hard_weight
+    if w == 1.0 or "tags" not in train_frame:
+        return None
+    hard = np.array(["hard" in t for t in train_frame["tags"]], dtype=bool)
+    return np.where(hard, w, 1.0) if hard.any() else None
+
+
+def hard_mask(frame) -> np.ndarray:
+    if "tags" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return np.array(["hard" in t for t in frame["tags"]], dtype=bool)
+
+
+def score_into(metrics: dict, prefix: str, y_true, y_pred, labels, hard=None, fnc: bool = False) -> dict:
+    """Score one prediction set and store it under `prefix` (`test`, `baseline_cue_rule_test`,
+    `external_emergent_dev`, ...), with its natural and hard slices when `hard` marks some
+    pairs. The one scoring function for the model, the baselines and the external sets."""
+    y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
+    res = evaluate.scores(y_true, y_pred, labels, fnc=fnc)
+    metrics.update(evaluate.flat_metrics(prefix, res))
+    if hard is not None and hard.any():
+        for name, mask in (("hard", hard), ("natural", ~hard)):
+            if mask.any():
+                metrics[f"{prefix}_{name}_macro_f1"] = evaluate.scores(y_true[mask], y_pred[mask], labels)["macro_f1"]
+                metrics[f"{prefix}_{name}_pairs"] = int(mask.sum())
+    return res
+
+
+def evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, metrics, log) -> dict:
+    """Score the fitted model on dev, test and each external set; write the reports."""
+    clf, labels, fnc = pipeline[-1], corpus.labels, cfg.evaluation.fnc_score
+    preds = {}
+    for split in ("dev", "test"):
+        if not len(frames[split]):
+            continue
+        pred = preds[split] = np.asarray(clf.predict(mats[split]), dtype=object)
+        y = frames[split]["stance"].to_numpy(dtype=object)
+        res = score_into(metrics, split, y, pred, labels, hard_mask(frames[split]), fnc)
+        proba = external.ordered_proba(clf, clf.predict_proba(mats[split]), labels)
+        evaluate.write_reports(report_dir, split, res, labels, corpus.rows(split), pred, proba)
+        slices = "".join(f", {k} {metrics[f'{split}_{k}_macro_f1']:.3f}" for k in ("natural", "hard")
+                         if f"{split}_{k}_macro_f1" in metrics)
+        log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
+            + (f", FNC {res['fnc_score']:.2f}%" if fnc else "") + slices)
+    for name, ext in externals.items():
+        pred, proba = external.predict_frame(pipeline, ext.frame, labels)
+        res = score_into(metrics, f"external_{name}", ext.y, pred, labels)
+        evaluate.write_reports(report_dir, f"external_{name}", res, labels, ext.rows, pred, proba)
+        log(f"external {name} ({ext.path}, {len(ext.y)} pairs): macro-F1 {res['macro_f1']:.3f} over "
+            f"{', '.join(res['present'])}")
+    return preds
+
+
+def evaluate_baselines(cfg, frames, externals, metrics, log) -> None:
+    labels, fnc = cfg.data.labels, cfg.evaluation.fnc_score
+    y_train = frames["train"]["stance"].to_numpy(dtype=object)
+    for name in cfg.evaluation.baselines:
+        base = build_baseline(name, cfg).fit(frames["train"], y_train)
+        sets = {s: (frames[s], hard_mask(frames[s])) for s in ("dev", "test") if len(frames[s])}
+        sets.update({f"external_{n}": (e.frame, None) for n, e in externals.items()})
+        for where, (frame, hard) in sets.items():
+            score_into(metrics, f"baseline_{name}_{where}", frame["stance"], base.predict(frame), labels, hard, fnc)
+        log(f"baseline {name}: " + ", ".join(f"{w} macro-F1 {metrics[f'baseline_{name}_{w}_macro_f1']:.3f}"
+                                             for w in sets))
+
+
+def resample(cfg, frames, preds, labels, metrics, log) -> None:
+    """Grouped cross-validation on train and a document bootstrap of the main split."""
+    if cfg.evaluation.cv_folds:
+        t = time.perf_counter()
+        y = frames["train"]["stance"].to_numpy(dtype=object)
+        metrics.update(evaluate.grouped_cv(build_pipeline(cfg), frames["train"], y, frames["train"]["group"].tolist(),
+                                           labels, cfg.evaluation.cv_folds, progress=log,
+                                           sample_weight=train_weights(cfg, frames["train"])))
+        metrics["cv_seconds"] = time.perf_counter() - t
+    main = "test" if len(frames["test"]) else "dev"
+    if cfg.evaluation.bootstrap:
+        lo, hi = evaluate.bootstrap_macro_f1(frames[main]["stance"].tolist(), preds[main],
+                                             frames[main]["group"].tolist(), labels, cfg.evaluation.bootstrap, cfg.seed)
+        metrics[f"{main}_macro_f1_ci_low"], metrics[f"{main}_macro_f1_ci_high"] = lo, hi
+        log(f"{main} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
+
+
+def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model, provenance, log) -> None:
+    """Reports and metrics to MLflow; metadata and model to `stage`, then swapped in."""
+    report_dir = stage / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    tracking.log_results(metrics, report_dir)
+    sizes = {s: len(frames[s]) for s in SPLITS}
+    metadata = {
+        "name": cfg.name, "labels": corpus.labels, "config": cfg.to_dict(), "config_path": cfg.source,
+        "corpus_hash": corpus.hash, "corpus_source": corpus.source, "split_sizes": sizes,
+        "metrics": {k: v for k, v in metrics.items() if not k.endswith("_seconds")},
+        **{k: v for k, v in metrics.items() if k.endswith("_seconds")},
+        **provenance, "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if export_model:
+        import yaml
+        export.write_model(stage, pipeline, metadata)
+        (stage / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+    if cfg.tracking.log_model:
+        t = time.perf_counter()
+        version = tracking.log_model(pipeline, cfg, frames["train"][["claim", "sentence"]].head(3), corpus.labels)
+        log(f"logged model to MLflow in {time.perf_counter() - t:.1f}s"
+            + (f", registered {cfg.tracking.registered_model!r} version {version}" if version else ""))
+    if export_model:
+        export.publish(stage, target)
+        log(f"exported {target}/ (model.joblib, metadata.json, reports/)")
+    else:
+        export.discard(stage)
