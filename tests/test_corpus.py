@@ -28,16 +28,18 @@ def test_every_quota_holds(stats):
 
 
 def test_counts_and_shares(stats):
-    assert stats["documents"] >= QUOTAS["documents"] and stats["pairs"] >= 1500 and stats["claims"] >= 200
+    assert stats["documents"] >= 325 and stats["pairs"] >= 6987 and stats["claims"] >= 900
+    assert set(stats["label"]) == {"assert", "deny", "warn"}
     assert min(stats["label"].values()) / stats["pairs"] >= 0.25
-    assert stats["hard"] / stats["pairs"] >= 0.30
+    assert 0.15 <= stats["hard"] / stats["pairs"] <= 0.35
     assert len([d for d in stats["domain_docs"] if d != "(unknown)"]) >= 10
 
 
 def test_seed_article_is_annotated_toward_three_claims(corpus):
     seed = "000_78bd94f09c977c23"
-    assert (ROOT / "seeds" / f"{seed}.txt").read_bytes() == (ROOT.parent / "shared" / "seeds" / f"{seed}.txt").read_bytes() \
-        if (ROOT.parent / "shared" / "seeds").is_dir() else True
+    shared = ROOT.parent / "shared" / "seeds" / f"{seed}.txt"
+    if shared.is_file():  # CI and developers have ../shared; a user's clone need not
+        assert (ROOT / "seeds" / f"{seed}.txt").read_bytes() == shared.read_bytes()
     rows = [r for s in ("train", "dev", "test") for r in corpus.rows(s) if r["doc_id"] == seed]
     assert len({r["claim_id"] for r in rows}) >= 3
 
@@ -46,13 +48,17 @@ def test_every_document_has_metadata(stats):
     assert "(unknown)" not in stats["domain"]
 
 
-def test_rule_baseline_is_weak_on_test_and_hard(corpus):
+def test_rule_baseline_is_weak_on_the_hard_slice_and_right_on_the_natural_one(corpus):
     df = corpus.frame("test")
     rule = CueRuleClassifier().fit(df, df["stance"])
     pred = rule.predict(df)
     hard = np.array(["hard" in t for t in df["tags"]])
-    assert scores(df["stance"], pred, corpus.labels)["macro_f1"] <= 0.65
+    assert 0 < hard.sum() < len(df)
     assert scores(df["stance"][hard], pred[hard], corpus.labels)["macro_f1"] <= 0.35
+    # `hard` is defined as "the rule gets it wrong", so the rule is right on every natural pair
+    # (one documented exception, the seed's row -01: data/ANNOTATION.md section 5)
+    wrong = set(df["id"][~hard & (pred != df["stance"].to_numpy())])
+    assert wrong <= {"000_78bd94f09c977c23-01"}, sorted(wrong)[:5]
 
 
 def test_blind_second_pass_covers_the_corpus_and_matches_its_labels(stats, corpus):

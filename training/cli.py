@@ -150,7 +150,8 @@ def cmd_data(args) -> int:
     labels = corpus.labels
     print(f"corpus {corpus.source}: {s['pairs']} pairs, {s['documents']} documents, {s['claims']} claims; "
           f"all rows valid; hash {corpus.hash[:16]}")
-    print(f"\n{'split':8} {'docs':>5} {'pairs':>6} " + " ".join(f"{lab:>8}" for lab in labels) + f" {'hard':>6}")
+    print(f"\n{'split':8} {'docs':>5} {'pairs':>6} " + " ".join(f"{lab:>8}" for lab in labels)
+          + f" {'natural':>8} {'hard':>6}")
     for split in ("train", "dev", "test", "all"):
         if split == "all":
             docs, n = s["documents"], s["pairs"]
@@ -160,12 +161,14 @@ def cmd_data(args) -> int:
             docs, n = s["split_docs"].get(split, 0), s["split"].get(split, 0)
             counts = [s["label_by_split"].get((split, lab), 0) for lab in labels]
             hard = s["hard_by_split"].get((split, True), 0)
-        print(f"{split:8} {docs:5} {n:6} " + " ".join(f"{c:8}" for c in counts) + f" {hard:6}")
+        print(f"{split:8} {docs:5} {n:6} " + " ".join(f"{c:8}" for c in counts) + f" {n - hard:8} {hard:6}")
     if cfg.data.format == "jsonl":
-        print(f"\n{'label':10} {'pairs':>6} {'share':>6} {'hard':>5}")
+        print(f"\n{'label':10} {'pairs':>6} {'share':>6} {'natural':>8} {'hard':>5}   (hard: the cue-word rule "
+              f"gets it wrong; {s['hard'] / max(s['pairs'], 1):.1%} of all pairs)")
         for lab in labels:
+            hard = s["hard_by_label"].get((lab, True), 0)
             print(f"{lab:10} {s['label'][lab]:6} {s['label'][lab] / max(s['pairs'], 1):6.1%} "
-                  f"{s['hard_by_label'].get((lab, True), 0):5}")
+                  f"{s['label'][lab] - hard:8} {hard:5}")
         print(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
         for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
@@ -183,7 +186,7 @@ def cmd_data(args) -> int:
     if args.quotas and cfg.data.format != "jsonl":
         print(f"\nquotas: they describe the bundled jsonl corpus; skipped for format {cfg.data.format!r}")
     elif args.quotas:
-        print("\nquotas (issue 3):")
+        print("\nquotas:")
         checks = check_quotas(s, Path(cfg.data.seeds_dir))
         for name, ok, detail in checks:
             print(f"  [{'ok' if ok else 'FAIL'}] {name}: {detail}")

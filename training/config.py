@@ -60,6 +60,14 @@ class LexiconBlock:
 
 
 @dataclass
+class FramesBlock:
+    """Topic-free stance frames (training/features/frames.py): the cue rule's decision,
+    where negation points, dismissal and confirmation frames, claim/sentence mismatches."""
+    enabled: bool = False
+    scale: float = _f(1.0, min=0.0, max=100.0)  # weight of these columns beside the TF-IDF ones
+
+
+@dataclass
 class ArticleBlock:
     """Headline-vs-article-body features for long texts (FNC-1): relatedness and cue words."""
     enabled: bool = False
@@ -76,6 +84,7 @@ class FeaturesConfig:
     claim: TfidfBlock = field(default_factory=lambda: TfidfBlock(enabled=False))
     similarity: SimilarityBlock = field(default_factory=SimilarityBlock)
     lexicon: LexiconBlock = field(default_factory=LexiconBlock)
+    frames: FramesBlock = field(default_factory=FramesBlock)
     article: ArticleBlock = field(default_factory=ArticleBlock)
     # Cache fitted features on disk (.cache/features), keyed by corpus hash, this block and
     # the feature code's source: worth it for FNC-1's 50k long pairs, not for small corpora.
@@ -307,7 +316,7 @@ def _check_semantics(cfg: Config) -> None:
         raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an 'unrelated' label; labels are {', '.join(labels)}")
     f = cfg.features
     if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled,
-                f.article.enabled]):
+                f.frames.enabled, f.article.enabled]):
         raise StanceError(f"{cfg.where('features')}: every feature block is disabled; enable at least one")
     if cfg.model.type == "two_stage":
         sparse = [b for b in ("word", "char", "masked", "claim") if getattr(f, b).enabled]

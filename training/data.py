@@ -320,7 +320,7 @@ def corpus_stats(corpus: Corpus) -> dict:
     for r in rows:
         claim_labels[r["claim_id"]].add(r["stance"])
     return {
-        "pairs": len(rows), "documents": len(docs), "claims": len(claim_labels),
+        "pairs": len(rows), "documents": len(docs), "claims": len(claim_labels), "labels": list(corpus.labels),
         "label": by(lambda r: r["stance"]), "split": by(lambda r: r["split"]),
         "split_docs": Counter(s for s in SPLITS for _ in {r["doc_id"] for r in rows if r["split"] == s}),
         "label_by_split": by(lambda r: (r["split"], r["stance"])),
@@ -368,21 +368,27 @@ def second_pass_agreement(rows: list[dict], path: Path, labels: list[str]) -> di
             "unsure": unsure, "changed": sum(x != gold[i] for i, (x, _) in passes.items()), "confusion": Counter(zip(a, b))}
 
 
-# The issue's corpus quotas for the bundled corpus (checked by `make data` and the tests).
-QUOTAS = {"documents": 81, "pairs": 1500, "claims": 200, "label_share": 0.25, "hard_share": 0.30,
+# The corpus quotas for the bundled corpus (checked by `make data` and the tests): a news-like
+# distribution where `hard` pairs are a measured slice (15-35%), not half of the corpus.
+# Counts are the 225 documents / 4,487 pairs of rounds 1-2 plus round 3's 100 documents and
+# 2,500 pairs.
+QUOTAS = {"documents": 325, "pairs": 6987, "claims": 900, "label_share": 0.25, "hard_share": (0.15, 0.35),
           "test_doc_share": 0.20}
 
 
 def check_quotas(stats: dict, seeds_dir: Path) -> list[tuple[str, bool, str]]:
     n = stats["pairs"]
     checks = [
-        ("documents", stats["documents"] >= QUOTAS["documents"], f"{stats['documents']} >= {QUOTAS['documents']} (seed + 80)"),
+        ("documents", stats["documents"] >= QUOTAS["documents"], f"{stats['documents']} >= {QUOTAS['documents']}"),
         ("pairs", n >= QUOTAS["pairs"], f"{n} >= {QUOTAS['pairs']}"),
         ("claims", stats["claims"] >= QUOTAS["claims"], f"{stats['claims']} >= {QUOTAS['claims']}"),
     ]
-    for label, c in sorted(stats["label"].items()):
+    for label in stats["labels"]:  # every configured label, so a label with no pairs fails too
+        c = stats["label"].get(label, 0)
         checks.append((f"share of {label}", n and c / n >= QUOTAS["label_share"], f"{c / max(n, 1):.1%} >= 25%"))
-    checks.append(("hard share", n and stats["hard"] / n >= QUOTAS["hard_share"], f"{stats['hard'] / max(n, 1):.1%} >= 30%"))
+    lo, hi = QUOTAS["hard_share"]
+    checks.append(("hard share", n and lo <= stats["hard"] / n <= hi,
+                   f"{stats['hard'] / max(n, 1):.1%} within {lo:.0%}-{hi:.0%}"))
     checks.append(("claims with 2+ labels", stats["multi_label_claims"] > stats["claims"] / 2,
                    f"{stats['multi_label_claims']}/{stats['claims']} > half"))
     test_docs = stats["split_docs"].get("test", 0)

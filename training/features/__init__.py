@@ -20,7 +20,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
-from training.text import split_sentences, tokens
+from training.text import expand_contractions, raw_tokens, split_sentences, tokens
 
 if TYPE_CHECKING:  # the predict path must not pay for yaml/config
     from training.config import Config, TfidfBlock
@@ -103,7 +103,7 @@ def _content(toks) -> set:
 
 
 def lower_truncate(text: str, max_chars: int | None = None) -> str:
-    text = text.lower()
+    text = expand_contractions(text).lower()
     return text[:max_chars] if max_chars else text
 
 
@@ -301,6 +301,22 @@ class DenseTopK(BaseEstimator, TransformerMixin):
         return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
+class _Scale(BaseEstimator, TransformerMixin):
+    """Multiply a dense block by a constant: how loud it is beside the TF-IDF columns."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def fit(self, X, y=None):
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+    def transform(self, X):
+        return np.asarray(X) * self.factor
+
+
 def _tfidf(block: TfidfBlock, analyzer: str) -> DedupTfidf:
     return DedupTfidf(
         analyzer=analyzer, ngram_range=tuple(block.ngram_range), min_df=block.min_df, max_df=block.max_df,
@@ -327,12 +343,15 @@ def build_features(cfg: Config) -> ColumnTransformer:
                                                    random_state=cfg.seed), TEXT_COLUMNS))
     if f.lexicon.enabled:
         parts.append(("lexicon", CueLexicon(tuple(f.lexicon.groups), f.lexicon.window), TEXT_COLUMNS))
+    if f.frames.enabled:
+        from training.features.frames import StanceFrames
+        parts.append(("frames", Pipeline([("frames", StanceFrames()), ("scale", _Scale(f.frames.scale))]), TEXT_COLUMNS))
     if f.article.enabled:  # first, so its relatedness columns lead (two_stage reads them by position)
         parts.insert(0, ("article", ArticleFeatures(f.article.char_max_features), TEXT_COLUMNS))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=1.0)
 
 
-def _cache_key(cfg: Config, corpus_hash: str) -> str:
+def _cache_key(cfg: Config, corpus_hash: str, frames: dict) -> str:
     import hashlib
     import json
     from pathlib import Path
@@ -343,9 +362,12 @@ def _cache_key(cfg: Config, corpus_hash: str) -> str:
     h.update(corpus_hash.encode())
     h.update(json.dumps(cfg.to_dict()["features"], sort_keys=True).encode())
     h.update(f"{cfg.seed} {sklearn.__version__}".encode())
+    for split in sorted(frames):  # the rows of each split, in order: a changed split is another matrix
+        h.update(f"{split}:".encode() + "\n".join(map(str, frames[split]["id"])).encode())
     here = Path(__file__).parent
-    for name in ("features.py", "text.py"):  # any code change invalidates the cache
-        h.update((here / name).read_bytes())
+    # any change to the feature code (every module of this package) or the tokenizer invalidates it
+    for path in sorted(here.glob("*.py")) + [here.parent / "text.py"]:
+        h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:24]
 
 
@@ -357,7 +379,7 @@ def fit_transform_splits(cfg: Config, corpus_hash: str, frames: dict, y_train, c
 
     import joblib
 
-    path = Path(cache_dir) / f"{cfg.name}-{_cache_key(cfg, corpus_hash)}.joblib"
+    path = Path(cache_dir) / f"{cfg.name}-{_cache_key(cfg, corpus_hash, frames)}.joblib"
     if cfg.features.cache and path.is_file():
         if log:
             log(f"features: cache hit {path}")
@@ -426,7 +448,7 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
 
     def _hashing(self, ngram_range, stop):
         from sklearn.feature_extraction.text import HashingVectorizer
-        return HashingVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False, ngram_range=ngram_range,
+        return HashingVectorizer(tokenizer=raw_tokens, token_pattern=None, lowercase=False, ngram_range=ngram_range,
                                  alternate_sign=False, norm=None, n_features=self.N_FEATURES, stop_words=stop)
 
     def fit(self, X, y=None):
@@ -441,7 +463,7 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
             self.idf_[name] = (np.log((len(docs) + 1) / (df + 1)) + 1).astype(np.float32)
         self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2,
                                      max_features=self.char_max_features, dtype=np.float32).fit(docs)
-        self.counts_ = CountVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False).fit(docs)
+        self.counts_ = CountVectorizer(tokenizer=raw_tokens, token_pattern=None, lowercase=False).fit(docs)
         bc = self.counts_.transform(bodies)
         dfb = np.asarray((bc > 0).sum(axis=0)).ravel()
         self.bm25_idf_ = np.log(1 + (len(bodies) - dfb + 0.5) / (dfb + 0.5))
@@ -468,8 +490,8 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
         hc, bc = normalize(self.char_.transform(heads)), normalize(self.char_.transform(bodies))
         f = [_rowcos(h1, b1, ph, pb), _rowcos(h2, b2, ph, pb), _rowcos(hc, bc, ph, pb)]
         # token overlap
-        ht = [tokens(h) for h in heads]
-        bt = [tokens(b) for b in bodies]
+        ht = [raw_tokens(h) for h in heads]
+        bt = [raw_tokens(b) for b in bodies]
         stop = set(ARTICLE_STOP)
         hset, bset, blead = [set(t) - stop for t in ht], [set(t) for t in bt], [set(t[:60]) for t in bt]
         hbig, bbig = [set(zip(t, t[1:])) for t in ht], [set(zip(t, t[1:])) for t in bt]
@@ -492,9 +514,9 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
         hidf = np.asarray(hbin.multiply(self.bm25_idf_[None, :]).sum(axis=1)).ravel()[ph]
         f += [score, score / (hidf + 1e-6) / (k1 + 1)]
         # sentence level: the body's sentences closest to the headline, and cue words in them
-        refute = CountVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False, vocabulary=ARTICLE_REFUTE)
-        hedge = CountVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False, vocabulary=ARTICLE_HEDGE)
-        cues = CountVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False, vocabulary=self.cue_vocab_)
+        refute = CountVectorizer(tokenizer=raw_tokens, token_pattern=None, lowercase=False, vocabulary=ARTICLE_REFUTE)
+        hedge = CountVectorizer(tokenizer=raw_tokens, token_pattern=None, lowercase=False, vocabulary=ARTICLE_HEDGE)
+        cues = CountVectorizer(tokenizer=raw_tokens, token_pattern=None, lowercase=False, vocabulary=self.cue_vocab_)
         sents = [_article_sentences(t) for t in bodies]
         sf = np.zeros((n, 14))
         top_text = [""] * n
@@ -528,7 +550,7 @@ class ArticleFeatures(BaseEstimator, TransformerMixin):
         ex = np.zeros((n, 8))
         for k in range(n):
             hs = hset[ph[k]]
-            ex[k, 0] = len(hs & set(tokens(top_text[k]))) / max(len(hs), 1)
+            ex[k, 0] = len(hs & set(raw_tokens(top_text[k]))) / max(len(hs), 1)
             ex[k, 1] = len(hn[ph[k]] & bn[pb[k]]) / max(len(hn[ph[k]]), 1)
             ex[k, 2] = len(hn[ph[k]])
         quotes = np.array([b.count('"') + b.count("\u201c") for b in bodies]) / nsent

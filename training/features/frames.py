@@ -1,0 +1,146 @@
+"""Stance frames: small, topic-free signals of how a sentence treats a claim.
+
+Bag-of-words features learn whatever separates the labels in the corpus, topic words
+included. These columns carry only meaning that transfers to any story:
+- the cue-word rule's own decision (one-hot), so the model can learn when to trust it;
+- negation and where it points: near the claim's words, in advice ("told not to"), in a
+  double negative that affirms ("nobody disputes", "left no doubt");
+- frames: dismissing a report ("poured cold water on the report"), confirming, retracting,
+  attributing, forecasting;
+- mismatches between claim and sentence: numbers the claim does not have, "only"/"some"
+  against the claim's "all"/"doubled";
+- the shape of the sentence: a question, a headline without end punctuation, quotes.
+All columns are non-negative.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from training.features import RULE_DENY, RULE_WARN, _pairs
+from training.text import tokens
+
+NEGATION = frozenset("no not never none nobody nothing neither nor without cannot nowhere".split())
+DOUBT = re.compile(r"^(?:doubt\w*|disput\w*|den(?:y|ies|ied|ial)|question\w*|contest\w*|challeng\w*|argu\w*|mistak\w*)$")
+DIRECTIVE = re.compile(r"^(?:told|tell|asked|ask|urg\w*|advis\w*|warn\w*|order\w*|instruct\w*|encourag\w*|remind\w*|"
+                       r"caution\w*|call\w*|appeal\w*|beg\w*|implor\w*)$")
+DISMISS = re.compile(r"^(?:dismiss\w*|reject\w*|den(?:y|ies|ied)|refut\w*|debunk\w*|rebut\w*|scotch\w*|quash\w*|"
+                     r"downplay\w*|dispel\w*|discredit\w*|contradict\w*|disput\w*|slam\w*|brand\w*|labell?ed|"
+                     r"called|ridicul\w*|mock\w*|ruled|played|shot|brushed|laughed|poured|knocked|cast)$")
+REPORT = re.compile(r"^(?:reports?|claims?|rumou?rs?|suggestions?|speculation|allegations?|story|stories|accounts?|"
+                    r"suggesting|claiming|alleging|idea|notion|theory|theories|post|posts|video|clip|photo|image)$")
+CONFIRM = re.compile(r"^(?:confirm\w*|verif\w*|admit\w*|acknowledg\w*|conced\w*|corroborat\w*|announc\w*|reveal\w*|"
+                     r"show\w*|prov\w*|establish\w*|found|finds)$")
+RETRACT = re.compile(r"^(?:retract\w*|withdr[ae]w\w*|correct\w*|apologi\w*|walked|backtrack\w*|u-turn|reversed)$")
+ATTRIBUTE = re.compile(r"^(?:said|says|say|told|according|reported|reports|claimed|stated|wrote|tweeted|posted|"
+                       r"announced|insisted|added|explained)$")
+FORECAST = re.compile(r"^(?:will|expected|expects|forecast\w*|predict\w*|likely|set|due|poised|plans?|planned)$")
+LIMIT = frozenset("only just merely solely some few partly partially limited single handful fewer less".split())
+UNIVERSAL = re.compile(r"^(?:all|every|everyone|entire|whole|total\w*|complete\w*|doubl\w*|tripl\w*|never|always|"
+                       r"none|any|banned|ban|universal\w*|most|majority)$")
+DIGIT = re.compile(r"\d")
+STOP = frozenset("""a an the of to in on at for and or but by with from as is are was were be been being it its this that
+    these those he she they we you i his her their our your them him us me there here which who whom what when where
+    how than then so if into about over after before during s has have had do does did will would""".split())
+
+def _stem(t: str) -> str:
+    for suf in ("ings", "ing", "ed", "es", "s"):
+        if t.endswith(suf) and len(t) - len(suf) >= 3:
+            return t[: -len(suf)]
+    return t
+
+
+def negated_claim(st, cstems) -> bool:
+    """A negation whose next few words restate the claim ("did not poop on Putin", "is not
+    a ceasefire", "were never arrested"), with no doubt word or "to" (advice) in between."""
+    for i, t in enumerate(st):
+        if t in NEGATION or t.endswith("n't"):
+            for j in range(i + 1, min(len(st), i + 5)):
+                if DOUBT.match(st[j]) or st[j] == "to" or st[j] in ("one", "only", "just"):
+                    break
+                if st[j] not in STOP and _stem(st[j]) in cstems:
+                    return True
+    return False
+
+
+COLUMNS = ("rule_warn", "rule_deny", "rule_assert", "negation", "negation_near_claim", "double_negative",
+           "advice_negation", "not_to", "dismissed_report", "confirm_near_claim", "retraction", "attribution",
+           "forecast", "number_mismatch", "numbers_shared", "limit_vs_universal", "question", "headline",
+           "quote", "claim_overlap_high", "negation_no_attribution", "negated_claim")
+
+
+def _near(positions, others, window: int) -> bool:
+    return any(abs(i - j) <= window for i in positions for j in others)
+
+
+def _numbers(toks) -> set:
+    return {t for t in toks if DIGIT.search(t)}
+
+
+def frame_row(claim: str, sentence: str) -> list[float]:
+    """One row of COLUMNS for a (claim, sentence) pair."""
+    st, ct = tokens(sentence), tokens(claim)
+    cw = {t for t in ct if t not in STOP}
+    neg = [i for i, t in enumerate(st) if t in NEGATION or t.endswith("n't")]
+    at_claim = [i for i, t in enumerate(st) if t in cw]
+    rule = "warn" if RULE_WARN.search(sentence) else "deny" if RULE_DENY.search(sentence) else "assert"
+    doubts = [i for i, t in enumerate(st) if DOUBT.match(t)]
+    directives = [i for i, t in enumerate(st) if DIRECTIVE.match(t)]
+    not_to = [i for i in range(len(st) - 1) if st[i] in ("not", "never") and st[i + 1] == "to"]
+    dismiss = [i for i, t in enumerate(st) if DISMISS.match(t)]
+    reports = [i for i, t in enumerate(st) if REPORT.match(t)]
+    confirms = [i for i, t in enumerate(st) if CONFIRM.match(t)]
+    attribution = any(ATTRIBUTE.match(t) for t in st)
+    cn, sn = _numbers(ct), _numbers(st)
+    overlap = len(cw & set(st)) / max(len(cw), 1)
+    text = sentence.strip()
+    return [
+        rule == "warn", rule == "deny", rule == "assert",
+        bool(neg), _near(neg, at_claim, 4),
+        any(0 < j - i <= 6 for i in neg for j in doubts),
+        any(0 < j - i <= 5 for i in directives for j in not_to) or any(
+            0 < i - j <= 5 and st[i + 1] == "avoid" for j in directives for i in range(len(st) - 1) if st[i] == "to"),
+        bool(not_to),
+        any(0 < j - i <= 8 for i in dismiss for j in reports),
+        _near(confirms, at_claim, 6),
+        any(RETRACT.match(t) for t in st),
+        attribution,
+        any(FORECAST.match(t) for t in st),
+        bool(cn) and bool(sn) and not (cn & sn),
+        bool(cn & sn),
+        any(UNIVERSAL.match(t) for t in ct) and any(t in LIMIT for t in st),
+        text.endswith("?"),
+        not text.endswith((".", "!", "?", '"', "\u201d", "'", "\u2019", ")")),
+        any(q in sentence for q in ('"', "\u201c", "\u201d")),
+        overlap >= 0.5,
+        bool(neg) and not attribution,
+        negated_claim(st, {_stem(t) for t in cw}),
+    ]
+
+
+class StanceFrames(BaseEstimator, TransformerMixin):
+    """The COLUMNS above for each (claim, sentence) pair; stateless."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+    def transform(self, X):
+        claims, sentences = _pairs(X)
+        seen = {}
+        rows = []
+        for c, s in zip(claims, sentences):
+            key = (c, s)
+            row = seen.get(key)
+            if row is None:
+                row = seen[key] = frame_row(c, s)
+            rows.append(row)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(COLUMNS))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"frame_{c}" for c in COLUMNS], dtype=object)
