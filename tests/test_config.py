@@ -19,7 +19,7 @@ def test_default_config_file_is_valid_and_round_trips():
     again = from_dict(cfg.to_dict())
     assert again.to_dict() == cfg.to_dict()
     flat = flatten(cfg.to_dict())
-    assert flat["model.type"] == "linear_svm" and "features.char.ngram_range" in flat
+    assert flat["model.type"] == "stacked" and "features.char.ngram_range" in flat
 
 
 def test_unknown_key_names_file_line_and_valid_keys(tmp_path):

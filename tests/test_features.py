@@ -7,7 +7,7 @@ import pytest
 from training.config import from_dict
 from training.features import (RULE_DENY, RULE_WARN, ClaimMasker, CueLexicon, DedupTfidf, DenseTopK, PairSimilarity,
                                build_features, fit_transform_splits)
-from training.text import split_sentences, tokens
+from training.text import expand_contractions, raw_tokens, split_sentences, tokens
 
 X = pd.DataFrame({
     "claim": ["The dam has cracked", "The dam has cracked", "Prices will rise"],
@@ -17,7 +17,10 @@ X = pd.DataFrame({
 
 
 def test_tokens_and_sentences():
-    assert tokens("It didn’t crack, NO.") == ["it", "didn't", "crack", "no"]
+    assert raw_tokens("It didn’t crack, NO.") == ["it", "didn't", "crack", "no"]
+    # stance features read contractions as their negation (the corpus writes "did not")
+    assert tokens("It didn’t crack, NO.") == ["it", "did", "not", "crack", "no"]
+    assert expand_contractions("can't, won't, isn’t, Shan't") == "can not, will not, is not, shall not"
     assert split_sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
 
 
@@ -89,6 +92,9 @@ def test_feature_cache_hits_and_code_key(tmp_path):
     _, _, hit3 = fit_transform_splits(cfg, "h2", frames, y, cache_dir=tmp_path)  # other data
     assert (hit1, hit2, hit3) == (False, True, False)
     assert (m1["dev"] != m2["dev"]).nnz == 0
+    # the same data split another way is another matrix, never a stale cache hit
+    _, m4, hit4 = fit_transform_splits(cfg, "h1", {"train": X, "dev": X.iloc[:2]}, y, cache_dir=tmp_path)
+    assert not hit4 and m4["dev"].shape[0] == 2
 
 
 def test_article_features_rank_related_bodies_higher():

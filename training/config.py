@@ -19,7 +19,7 @@ import yaml
 
 from training.errors import StanceError
 
-MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage")
+MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage", "stacked")
 BASELINES = ("majority", "cue_rule")
 LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
 DATA_FORMATS = ("jsonl", "fnc1")
@@ -299,6 +299,9 @@ def _check_semantics(cfg: Config) -> None:
                           f"{s.train} + {s.dev} + {s.test} = {s.train + s.dev + s.test:g}")
     if s.train <= 0:
         raise StanceError(f"{cfg.where('data.split.train')}: the train share must be above 0")
+    if s.dev <= 0 and s.test <= 0:
+        raise StanceError(f"{cfg.where('data.split')}: dev and test are both 0, so nothing can be evaluated; "
+                          f"give dev or test a share above 0")
     if "cue_rule" in cfg.evaluation.baselines:
         m = cfg.evaluation.cue_rule_labels
         if set(m) != {"warn", "deny", "other"}:
@@ -327,6 +330,16 @@ def _check_semantics(cfg: Config) -> None:
         if neg not in labels:
             raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
                               f"valid: {', '.join(labels)}")
+    if cfg.model.type == "stacked":
+        scale = cfg.model.params.get("label_scale") or {}
+        if not isinstance(scale, dict):
+            raise StanceError(f"{cfg.where('model.params.label_scale')}: expected a mapping of label to factor, got {scale!r}")
+        for lab, v in scale.items():
+            if lab not in labels:
+                raise StanceError(f"{cfg.where('model.params.label_scale.' + str(lab))}: {lab!r} is not a configured label; "
+                                  f"valid: {', '.join(labels)}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                raise StanceError(f"{cfg.where('model.params.label_scale.' + str(lab))}: expected a positive number, got {v!r}")
     for name in ("name", "tracking.experiment"):
         value = cfg.name if name == "name" else cfg.tracking.experiment
         if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():

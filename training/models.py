@@ -15,7 +15,8 @@ from sklearn.svm import LinearSVC
 
 from training.config import Config
 from training.errors import StanceError
-from training.features import RULE_DENY, RULE_WARN, DenseTopK, _pairs, build_features
+from training.features import RULE_DENY, RULE_WARN, DenseTopK, _pairs, build_features, dense_width
+from training.stacking import StackedClassifier
 
 # Defaults per family; config `model.params` overrides them. `dense_features` (hist_gb only)
 # is ours: how many chi2-best columns are densified for the trees.
@@ -26,10 +27,11 @@ DEFAULTS = {
     "hist_gb": {"max_iter": 300, "learning_rate": 0.1, "class_weight": "balanced", "dense_features": 3000},
     "mlp": {"hidden_layer_sizes": [64], "alpha": 1e-3, "max_iter": 60, "early_stopping": True},
     "two_stage": {},
+    "stacked": {"meaning_share": 0.6, "C": 1.0, "cv": 5, "max_iter": 200, "learning_rate": 0.1},
 }
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
-    "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier,
+    "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier, "stacked": StackedClassifier,
 }  # + "two_stage", registered below its class
 
 
@@ -48,6 +50,13 @@ def build_classifier(cfg: Config):
         params.setdefault("random_state", cfg.seed)
     if kind == "mlp":
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    if kind == "stacked":
+        if "dense_columns" in cfg.model.params:
+            raise StanceError(f"{cfg.where('model.params.dense_columns')}: set by the feature blocks, not by hand; remove it")
+        params["dense_columns"] = dense_width(cfg)
+        if not params["dense_columns"]:
+            raise StanceError(f"{cfg.where('model.type')}: stacked needs a dense block: enable features.similarity, "
+                              f"features.lexicon or features.frames")
     try:
         clf = cls(**params)
         if hasattr(clf, "_parameter_constraints"):

@@ -155,6 +155,8 @@ class PairSimilarity(BaseEstimator, TransformerMixin):
     numbers, lengths; optionally the best cosine against the text's first sentences and an
     LSA cosine. All values are non-negative (ComplementNB and chi2 need that)."""
 
+    BASE_COLUMNS = 8  # 7 overlap/number/length columns + the TF-IDF cosine
+
     def __init__(self, lead_sentences=0, svd_components=0, random_state=0):
         self.lead_sentences = lead_sentences
         self.svd_components = svd_components
@@ -351,6 +353,21 @@ def build_features(cfg: Config) -> ColumnTransformer:
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=1.0)
 
 
+def dense_width(cfg: Config) -> int:
+    """How many dense columns the similarity, lexicon and frames blocks put at the end of the
+    feature matrix (build_features adds them last, in this order)."""
+    from training.features.frames import COLUMNS
+    f = cfg.features
+    width = 0
+    if f.similarity.enabled:
+        width += PairSimilarity.BASE_COLUMNS + (f.similarity.lead_sentences > 0) + (f.similarity.svd_components > 0)
+    if f.lexicon.enabled:
+        width += 3 * len(f.lexicon.groups)
+    if f.frames.enabled:
+        width += len(COLUMNS)
+    return width
+
+
 def _cache_key(cfg: Config, corpus_hash: str, frames: dict) -> str:
     import hashlib
     import json
@@ -363,7 +380,9 @@ def _cache_key(cfg: Config, corpus_hash: str, frames: dict) -> str:
     h.update(json.dumps(cfg.to_dict()["features"], sort_keys=True).encode())
     h.update(f"{cfg.seed} {sklearn.__version__}".encode())
     for split in sorted(frames):  # the rows of each split, in order: a changed split is another matrix
-        h.update(f"{split}:".encode() + "\n".join(map(str, frames[split]["id"])).encode())
+        df = frames[split]
+        rows = df["id"] if "id" in df else df["claim"] + "\t" + df["sentence"]
+        h.update(f"{split}:".encode() + "\n".join(map(str, rows)).encode())
     here = Path(__file__).parent
     # any change to the feature code (every module of this package) or the tokenizer invalidates it
     for path in sorted(here.glob("*.py")) + [here.parent / "text.py"]:

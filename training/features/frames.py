@@ -41,6 +41,16 @@ FORECAST = re.compile(r"^(?:will|expected|expects|forecast\w*|predict\w*|likely|
 LIMIT = frozenset("only just merely solely some few partly partially limited single handful fewer less".split())
 UNIVERSAL = re.compile(r"^(?:all|every|everyone|entire|whole|total\w*|complete\w*|doubl\w*|tripl\w*|never|always|"
                        r"none|any|banned|ban|universal\w*|most|majority)$")
+MODAL = frozenset("could may might would can".split())
+HARM = re.compile(r"^(?:danger\w*|risk\w*|threat\w*|harm\w*|hazard\w*|unsafe|deadly|fatal\w*|injur\w*|damag\w*|"
+                  r"disrupt\w*|shortage\w*|outbreak\w*|spread\w*|collaps\w*|flood\w*|fire\w*|loss\w*|lose|"
+                  r"contamina\w*|toxic\w*|poison\w*|infect\w*|sick\w*|ill|illness\w*|death\w*|die|kill\w*|"
+                  r"crisis|emergenc\w*|disaster\w*|catastroph\w*|severe|worse\w*|prosecut\w*|fine[sd]?|penalt\w*)$")
+PROTECT = re.compile(r"^(?:evacuat\w*|shelter\w*|sandbag\w*|stockpil\w*|closed|clos\w*|shut\w*|suspend\w*|"
+                     r"cancel\w*|postpon\w*|quarantin\w*|isolat\w*|vaccinat\w*|test\w*|screen\w*|boil\w*|"
+                     r"avoid\w*|stay\w*|keep|kept|check\w*|prepar\w*|protect\w*|guard\w*|patrol\w*|monitor\w*|"
+                     r"precaution\w*|alert\w*|curfew\w*|barrier\w*|restrict\w*|ban\w*|recall\w*|handed|"
+                     r"distribut\w*)$")
 DIGIT = re.compile(r"\d")
 STOP = frozenset("""a an the of to in on at for and or but by with from as is are was were be been being it its this that
     these those he she they we you i his her their our your them him us me there here which who whom what when where
@@ -69,7 +79,8 @@ def negated_claim(st, cstems) -> bool:
 COLUMNS = ("rule_warn", "rule_deny", "rule_assert", "negation", "negation_near_claim", "double_negative",
            "advice_negation", "not_to", "dismissed_report", "confirm_near_claim", "retraction", "attribution",
            "forecast", "number_mismatch", "numbers_shared", "limit_vs_universal", "question", "headline",
-           "quote", "claim_overlap_high", "negation_no_attribution", "negated_claim")
+           "quote", "claim_overlap_high", "negation_no_attribution", "negated_claim", "opens_with_negation",
+           "modal_without_harm", "harm", "protective_action", "question_about_claim")
 
 
 def _near(positions, others, window: int) -> bool:
@@ -100,7 +111,7 @@ def frame_row(claim: str, sentence: str) -> list[float]:
     return [
         rule == "warn", rule == "deny", rule == "assert",
         bool(neg), _near(neg, at_claim, 4),
-        any(0 < j - i <= 6 for i in neg for j in doubts),
+        any(0 < j - i <= 8 for i in neg for j in doubts),
         any(0 < j - i <= 5 for i in directives for j in not_to) or any(
             0 < i - j <= 5 and st[i + 1] == "avoid" for j in directives for i in range(len(st) - 1) if st[i] == "to"),
         bool(not_to),
@@ -118,6 +129,11 @@ def frame_row(claim: str, sentence: str) -> list[float]:
         overlap >= 0.5,
         bool(neg) and not attribution,
         negated_claim(st, {_stem(t) for t in cw}),
+        bool(st) and (st[0] in NEGATION or st[0] in ("nope", "false", "fake", "myth", "debunked")),
+        any(t in MODAL for t in st) and not any(HARM.match(t) for t in st),
+        any(HARM.match(t) for t in st),
+        any(PROTECT.match(t) for t in st),
+        text.endswith("?") and overlap >= 0.3,
     ]
 
 
