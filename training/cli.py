@@ -1,4 +1,4 @@
-"""Command line: python -m training {data,train,sweep,predict,evaluate,bench,bench-fnc1} ...
+"""Command line: python -m training {data,train,sweep,predict,evaluate,tradeoff,bench,bench-fnc1} ...
 
 User mistakes (StanceError) print one line to stderr and exit 2, with no traceback.
 """
@@ -137,6 +137,37 @@ def cmd_evaluate(args) -> int:
         files = write_output(args.output, result)
         log(f"wrote {', '.join(str(f) for f in files)}")
     return 0
+
+
+# --- trade-off ----------------------------------------------------------------------------
+
+def cmd_tradeoff(args) -> int:
+    from training import tradeoff
+    from training.config import load_config
+    cfg = load_config(args.config)
+    chosen = (cfg.data.hard_weight, cfg.model.params.get("meaning_share", 0.6) if cfg.model.type == "stacked" else None)
+    weights = sorted(set(_floats(args.hard_weights, "--hard-weights")) | {chosen[0]})
+    shares = sorted(set(_floats(args.meaning_shares, "--meaning-shares")) | ({chosen[1]} if chosen[1] is not None else set()))
+    rule = tradeoff.rule_scores(cfg, log)
+    rows = tradeoff.measure(cfg, weights, shares, log)
+    cols = list(rows[0])
+    print(" ".join(f"{c.replace('external_', ''):>16}" for c in cols))
+    for r in [{"hard_weight": "cue rule", "meaning_share": "", **rule}] + rows:
+        print(" ".join(f"{v:16.3f}" if isinstance(v, float) else f"{'' if v is None else v:>16}"
+                       for v in (r.get(c) for c in cols)))
+    files = tradeoff.write(rows, Path(args.output), chosen, rule)
+    log(f"wrote {', '.join(map(str, files))}")
+    return 0
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise StanceError(f"{flag}: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise StanceError(f"{flag}: expected non-negative numbers, got {text!r}")
+    return values
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -320,6 +351,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="JSONL with claim, sentence and stance fields")
     p.add_argument("--output", help="a directory: write evaluation.json and confusion PNGs there")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("tradeoff", help="retrain with other hard-pair weights / meaning shares; table, CSV and plot")
+    p.add_argument("--config", default="configs/default.yaml")
+    p.add_argument("--hard-weights", default="0,0.1,0.25,0.5,1,2")
+    p.add_argument("--meaning-shares", default="0,0.2,0.4,0.6,0.8,1")
+    p.add_argument("--output", default="reports/tradeoff", help="directory for tradeoff.csv, .json and .png")
+    p.set_defaults(func=cmd_tradeoff)
     p = sub.add_parser("bench", help="time make train, cold-start predict and batch throughput")
     p.add_argument("--config", default="configs/default.yaml")
     p.add_argument("--model", default="models/stance")

@@ -143,10 +143,15 @@ class ClaimMasker(BaseEstimator, TransformerMixin):
     def transform(self, X):
         claims, sentences = _pairs(X)
         out = []
+        claim_words, sentence_tokens = {}, {}  # per distinct text: claims and sentences repeat
         for c, s in zip(claims, sentences):
-            cw = _content(tokens(c))
-            s = s[: self.max_chars] if self.max_chars else s
-            out.append(" ".join("_c_" if t in cw else t for t in tokens(s)))
+            cw = claim_words.get(c)
+            if cw is None:
+                cw = claim_words[c] = _content(tokens(c))
+            st = sentence_tokens.get(s)
+            if st is None:
+                st = sentence_tokens[s] = tokens(s[: self.max_chars] if self.max_chars else s)
+            out.append(" ".join("_c_" if t in cw else t for t in st))
         return out
 
 

@@ -15,6 +15,7 @@ All columns are non-negative.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -63,13 +64,33 @@ def _stem(t: str) -> str:
     return t
 
 
+# Token classes, tested once per distinct token (the vocabulary is small, the pairs many).
+_CLASSES = {"doubt": DOUBT, "directive": DIRECTIVE, "dismiss": DISMISS, "report": REPORT, "confirm": CONFIRM,
+            "retract": RETRACT, "attribute": ATTRIBUTE, "forecast": FORECAST, "harm": HARM, "protect": PROTECT,
+            "universal": UNIVERSAL}
+
+
+@functools.lru_cache(maxsize=200_000)
+def _classes(t: str) -> frozenset:
+    out = {name for name, rx in _CLASSES.items() if rx.match(t)}
+    if t in NEGATION or t.endswith("n't"):
+        out.add("negation")
+    if t in LIMIT:
+        out.add("limit")
+    if t in MODAL:
+        out.add("modal")
+    if DIGIT.search(t):
+        out.add("number")
+    return frozenset(out)
+
+
 def negated_claim(st, cstems) -> bool:
     """A negation whose next few words restate the claim ("did not poop on Putin", "is not
     a ceasefire", "were never arrested"), with no doubt word or "to" (advice) in between."""
     for i, t in enumerate(st):
-        if t in NEGATION or t.endswith("n't"):
+        if "negation" in _classes(t):
             for j in range(i + 1, min(len(st), i + 5)):
-                if DOUBT.match(st[j]) or st[j] == "to" or st[j] in ("one", "only", "just"):
+                if "doubt" in _classes(st[j]) or st[j] in ("to", "one", "only", "just"):
                     break
                 if st[j] not in STOP and _stem(st[j]) in cstems:
                     return True
@@ -87,54 +108,63 @@ def _near(positions, others, window: int) -> bool:
     return any(abs(i - j) <= window for i in positions for j in others)
 
 
-def _numbers(toks) -> set:
-    return {t for t in toks if DIGIT.search(t)}
+def _at(classes, name) -> list[int]:
+    return [i for i, c in enumerate(classes) if name in c]
 
 
-def frame_row(claim: str, sentence: str) -> list[float]:
-    """One row of COLUMNS for a (claim, sentence) pair."""
-    st, ct = tokens(sentence), tokens(claim)
-    cw = {t for t in ct if t not in STOP}
-    neg = [i for i, t in enumerate(st) if t in NEGATION or t.endswith("n't")]
-    at_claim = [i for i, t in enumerate(st) if t in cw]
-    rule = "warn" if RULE_WARN.search(sentence) else "deny" if RULE_DENY.search(sentence) else "assert"
-    doubts = [i for i, t in enumerate(st) if DOUBT.match(t)]
-    directives = [i for i, t in enumerate(st) if DIRECTIVE.match(t)]
+def sentence_part(sentence: str) -> tuple:
+    """What a sentence says whatever the claim: its tokens, where negation and confirmation
+    stand, and the claim-free columns."""
+    st = tokens(sentence)
+    cl = [_classes(t) for t in st]
+    neg, doubts, directives = _at(cl, "negation"), _at(cl, "doubt"), _at(cl, "directive")
     not_to = [i for i in range(len(st) - 1) if st[i] in ("not", "never") and st[i + 1] == "to"]
-    dismiss = [i for i, t in enumerate(st) if DISMISS.match(t)]
-    reports = [i for i, t in enumerate(st) if REPORT.match(t)]
-    confirms = [i for i, t in enumerate(st) if CONFIRM.match(t)]
-    attribution = any(ATTRIBUTE.match(t) for t in st)
-    cn, sn = _numbers(ct), _numbers(st)
-    overlap = len(cw & set(st)) / max(len(cw), 1)
+    to_avoid = [i for i in range(len(st) - 1) if st[i] == "to" and st[i + 1] == "avoid"]
+    has = set().union(*cl) if cl else set()
+    rule = "warn" if RULE_WARN.search(sentence) else "deny" if RULE_DENY.search(sentence) else "assert"
     text = sentence.strip()
-    return [
-        rule == "warn", rule == "deny", rule == "assert",
-        bool(neg), _near(neg, at_claim, 4),
-        any(0 < j - i <= 8 for i in neg for j in doubts),
-        any(0 < j - i <= 5 for i in directives for j in not_to) or any(
-            0 < i - j <= 5 and st[i + 1] == "avoid" for j in directives for i in range(len(st) - 1) if st[i] == "to"),
-        bool(not_to),
-        any(0 < j - i <= 8 for i in dismiss for j in reports),
-        _near(confirms, at_claim, 6),
-        any(RETRACT.match(t) for t in st),
-        attribution,
-        any(FORECAST.match(t) for t in st),
-        bool(cn) and bool(sn) and not (cn & sn),
-        bool(cn & sn),
-        any(UNIVERSAL.match(t) for t in ct) and any(t in LIMIT for t in st),
-        text.endswith("?"),
-        not text.endswith((".", "!", "?", '"', "\u201d", "'", "\u2019", ")")),
-        any(q in sentence for q in ('"', "\u201c", "\u201d")),
-        overlap >= 0.5,
-        bool(neg) and not attribution,
-        negated_claim(st, {_stem(t) for t in cw}),
-        bool(st) and (st[0] in NEGATION or st[0] in ("nope", "false", "fake", "myth", "debunked")),
-        any(t in MODAL for t in st) and not any(HARM.match(t) for t in st),
-        any(HARM.match(t) for t in st),
-        any(PROTECT.match(t) for t in st),
-        text.endswith("?") and overlap >= 0.3,
-    ]
+    fixed = {
+        "rule_warn": rule == "warn", "rule_deny": rule == "deny", "rule_assert": rule == "assert",
+        "negation": bool(neg),
+        "double_negative": any(0 < j - i <= 8 for i in neg for j in doubts),
+        "advice_negation": any(0 < j - i <= 5 for i in directives for j in not_to + to_avoid),
+        "not_to": bool(not_to),
+        "dismissed_report": any(0 < j - i <= 8 for i in _at(cl, "dismiss") for j in _at(cl, "report")),
+        "retraction": "retract" in has, "attribution": "attribute" in has, "forecast": "forecast" in has,
+        "question": text.endswith("?"),
+        "headline": not text.endswith((".", "!", "?", '"', "\u201d", "'", "\u2019", ")")),
+        "quote": any(q in sentence for q in ('"', "\u201c", "\u201d")),
+        "negation_no_attribution": bool(neg) and "attribute" not in has,
+        "opens_with_negation": bool(st) and (st[0] in NEGATION or st[0] in ("nope", "false", "fake", "myth", "debunked")),
+        "modal_without_harm": "modal" in has and "harm" not in has,
+        "harm": "harm" in has, "protective_action": "protect" in has,
+    }
+    numbers = {t for t, c in zip(st, cl) if "number" in c}
+    return st, set(st), neg, _at(cl, "confirm"), numbers, "limit" in has, fixed
+
+
+def frame_row(claim: str, sentence: str, part: tuple | None = None, claim_part: tuple | None = None) -> list[float]:
+    """One row of COLUMNS for a (claim, sentence) pair (parts may come from a cache)."""
+    st, sset, neg, confirms, sn, limited, fixed = part or sentence_part(sentence)
+    cw, cstems, cn, universal = claim_part or claim_words(claim)
+    at_claim = [i for i, t in enumerate(st) if t in cw]
+    overlap = len(cw & sset) / max(len(cw), 1)
+    row = {**fixed,
+           "negation_near_claim": _near(neg, at_claim, 4),
+           "confirm_near_claim": _near(confirms, at_claim, 6),
+           "number_mismatch": bool(cn) and bool(sn) and not (cn & sn),
+           "numbers_shared": bool(cn & sn),
+           "limit_vs_universal": universal and limited,
+           "claim_overlap_high": overlap >= 0.5,
+           "negated_claim": negated_claim(st, cstems),
+           "question_about_claim": fixed["question"] and overlap >= 0.3}
+    return [row[c] for c in COLUMNS]
+
+
+def claim_words(claim: str) -> tuple:
+    ct = tokens(claim)
+    cw = {t for t in ct if t not in STOP}
+    return cw, {_stem(t) for t in cw}, {t for t in ct if DIGIT.search(t)}, any("universal" in _classes(t) for t in ct)
 
 
 class StanceFrames(BaseEstimator, TransformerMixin):
@@ -148,14 +178,16 @@ class StanceFrames(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        seen = {}
+        parts, claim_parts = {}, {}
         rows = []
         for c, s in zip(claims, sentences):
-            key = (c, s)
-            row = seen.get(key)
-            if row is None:
-                row = seen[key] = frame_row(c, s)
-            rows.append(row)
+            part = parts.get(s)
+            if part is None:
+                part = parts[s] = sentence_part(s)
+            cp = claim_parts.get(c)
+            if cp is None:
+                cp = claim_parts[c] = claim_words(c)
+            rows.append(frame_row(c, s, part, cp))
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(COLUMNS))
 
     def get_feature_names_out(self, input_features=None):
