@@ -19,7 +19,7 @@ export OMP_NUM_THREADS
 TRACKING := $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data train sweep predict evaluate ui test test-slow bench bench-fnc1 lock clean
+.PHONY: help venv data train sweep predict evaluate tradeoff ui test test-slow bench bench-fnc1 lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ predict: $(VENV)/.installed ## label one pair: make predict CLAIM="..." SENTENCE
 evaluate: $(VENV)/.installed ## score a model and the cue-word rule on a labelled set: make evaluate INPUT=x.jsonl [MODEL=...] [OUTPUT=dir]
 	@test -n "$(INPUT)" || { echo 'usage: make evaluate INPUT=pairs.jsonl [MODEL=models/stance] [OUTPUT=dir]' >&2; exit 2; }
 	$(PY) -m training evaluate --model $(MODEL) --input "$(INPUT)" $(if $(OUTPUT),--output "$(OUTPUT)")
+
+tradeoff: $(VENV)/.installed ## retrain with other hard-pair weights / meaning shares; table + reports/tradeoff/*.png
+	$(PY) -m training tradeoff --config $(CONFIG)
 
 ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same store (PORT=5000)
 	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1

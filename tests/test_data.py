@@ -177,3 +177,12 @@ def test_content_hash_depends_on_bytes(tmp_path):
 def test_write_config_helper_round_trip(tmp_path, corpus_dir):
     cfg = load_config(write_config(tmp_path / "c.yaml", corpus_dir, **{"model.type": "complement_nb"}))
     assert cfg.model.type == "complement_nb"
+
+
+def test_label_share_quota_checks_a_label_with_no_pairs(corpus_dir):
+    # regression: the quota loop went over the labels that occur, so an absent label passed
+    from training.data import check_quotas, corpus_stats
+    cfg = from_dict({"data": {"path": str(corpus_dir / "data" / "pairs"), "seeds_dir": str(corpus_dir / "seeds"),
+                              "labels": ["assert", "deny", "warn", "retract"]}})
+    checks = {name: ok for name, ok, _ in check_quotas(corpus_stats(load_corpus(cfg)), corpus_dir / "seeds")}
+    assert checks["share of retract"] is False and checks["share of assert"]

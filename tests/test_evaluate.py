@@ -54,3 +54,13 @@ def test_reports_are_written(tmp_path):
                      "test_per_class.csv", "test_per_class.png"]
     assert (tmp_path / "test_misclassified.jsonl").read_text().count("\n") == 1
     assert (tmp_path / "test_confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bootstrap_counts_an_unknown_prediction_as_wrong():
+    # regression: unknown predicted labels were silently mapped to the first label
+    y = ["assert", "assert", "deny", "deny"]
+    groups = ["a", "b", "c", "d"]
+    lo, hi = bootstrap_macro_f1(y, ["maybe"] * 4, groups, ["assert", "deny"], 50, 0)
+    assert hi == 0.0
+    lo, hi = bootstrap_macro_f1(y, y, groups, ["assert", "deny"], 50, 0)
+    assert lo == hi == 1.0

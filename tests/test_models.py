@@ -77,3 +77,44 @@ def test_two_stage_tunes_inside_train_and_predicts_every_label():
 def test_two_stage_config_needs_article_features():
     with pytest.raises(StanceError, match="two_stage needs the dense article block alone"):
         from_dict({"model": {"type": "two_stage"}})
+
+
+ARTICLE_ONLY = {"features": {"article": {"enabled": True}, "word": {"enabled": False}, "char": {"enabled": False},
+                             "masked": {"enabled": False}},
+                "data": {"labels": ["agree", "unrelated"]}, "evaluation": {"baselines": ["majority"]}}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"model": {"type": "mlp", "params": {"hidden_layer_sizes": "big"}}}, "hidden_layer_sizes: expected a positive integer"),
+    ({"model": {"type": "mlp", "params": {"hidden_layer_sizes": [64, 0]}}}, "hidden_layer_sizes: expected a positive integer"),
+    ({"model": {"type": "hist_gb", "params": {"dense_features": "many"}}}, "dense_features: expected a positive integer"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"objective": "fnc"}}}, "'objective' parameter"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"stage1_params": {"depth": 3}}}},
+     "stage1_params.depth: unknown HistGradientBoosting parameter 'depth'"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"stage2_params": 5}}}, "stage2_params: expected a mapping"),
+    ({"features": {"frames": {"enabled": True}}, "model": {"type": "stacked", "params": {"dense_columns": 3}}},
+     "dense_columns: set by the feature blocks"),
+])
+def test_bad_model_params_are_config_errors_not_tracebacks(raw, message):
+    # regression: these failed only at fit time, with a traceback
+    with pytest.raises(StanceError, match=message):
+        build_classifier(from_dict(raw))
+
+
+def test_mlp_takes_a_single_layer_size():
+    clf = build_classifier(from_dict({"model": {"type": "mlp", "params": {"hidden_layer_sizes": 64}}}))
+    assert clf.hidden_layer_sizes == (64,)
+
+
+def test_stacked_gets_the_dense_width_of_its_blocks():
+    from training.features import dense_width
+    cfg = from_dict({"features": {"frames": {"enabled": True}}, "model": {"type": "stacked"}})
+    assert build_classifier(cfg).dense_columns == dense_width(cfg) > 0
+    with pytest.raises(StanceError, match="stacked needs a dense block"):
+        build_classifier(from_dict({"features": {"similarity": {"enabled": False}, "lexicon": {"enabled": False}},
+                                    "model": {"type": "stacked"}}))
+
+
+def test_stacked_label_scale_names_configured_labels():
+    with pytest.raises(StanceError, match="label_scale.maybe: 'maybe' is not a configured label"):
+        from_dict({"model": {"type": "stacked", "params": {"label_scale": {"maybe": 0.5}}}})

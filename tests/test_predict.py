@@ -94,3 +94,14 @@ def test_fresh_process_imports_neither_mlflow_nor_datasets(model_dir):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     label, loaded = out.strip().splitlines()
     assert label in ("assert", "deny", "warn") and loaded == "[]"
+
+
+def test_predict_output_into_a_new_directory(model_dir, tmp_path):
+    # regression: --output into a missing directory was a traceback
+    from training.cli import main
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"claim": "The dam burst", "sentence": "Engineers said the dam held."}) + "\n")
+    out = tmp_path / "new" / "deeper" / "out.jsonl"
+    assert main(["predict", "--model", str(model_dir), "--input", str(src), "--output", str(out)]) == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["predicted"] in ("assert", "deny", "warn") and set(row["proba"]) == {"assert", "deny", "warn"}

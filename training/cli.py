@@ -53,14 +53,18 @@ def cmd_sweep(args) -> int:
         m = train(cfg, models_dir=args.models_dir, register=False, export_model=False)
         main = "test" if "test_macro_f1" in m else "dev"
         rows.append((m[f"{main}_macro_f1"], cfg, m, main))
+    externals = sorted({k[len("external_"):-len("_macro_f1")] for _, _, m, _ in rows for k in m
+                        if k.startswith("external_") and k.endswith("_macro_f1")})
     rows.sort(key=lambda r: -r[0])
     print(f"\nexperiment {args.experiment!r}, sorted by {rows[0][3]} macro-F1:")
-    print(f"{'config':38} {'model':14} {'macro-F1':>8} {'hard':>6} {'CV mean±sd':>13} {'acc':>6} {'sec':>6}")
+    print(f"{'config':38} {'model':12} {'macro-F1':>8} {'natural':>7} {'hard':>6} {'CV mean±sd':>13} "
+          + " ".join(f"{e[:16]:>16}" for e in externals) + f" {'sec':>6}")
     for f1, cfg, m, main in rows:
         cv = f"{m['cv_macro_f1_mean']:.3f}±{m['cv_macro_f1_std']:.3f}" if "cv_macro_f1_mean" in m else "-"
-        hard = f"{m[f'{main}_hard_macro_f1']:.3f}" if f"{main}_hard_macro_f1" in m else "-"
-        print(f"{cfg.source:38} {cfg.model.type:14} {f1:8.4f} {hard:>6} {cv:>13} {m[f'{main}_accuracy']:6.3f} "
-              f"{m['total_seconds']:6.1f}")
+        cell = lambda k: f"{m[k]:.3f}" if k in m else "-"  # noqa: E731
+        print(f"{cfg.source:38} {cfg.model.type:12} {f1:8.4f} {cell(f'{main}_natural_macro_f1'):>7} "
+              f"{cell(f'{main}_hard_macro_f1'):>6} {cv:>13} "
+              + " ".join(f"{cell(f'external_{e}_macro_f1'):>16}" for e in externals) + f" {m['total_seconds']:6.1f}")
     return 0
 
 
@@ -109,7 +113,14 @@ def cmd_predict(args) -> int:
             sentences.append(r["sentence"])
             records.append(r)
     predicted, proba = p.predict_with_proba(claims, sentences)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    if args.output:
+        try:
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            out = open(args.output, "w", encoding="utf-8")
+        except OSError as e:
+            raise StanceError(f"{args.output}: cannot write predictions ({e.strerror})") from None
+    else:
+        out = sys.stdout
     try:
         for r, lab, pr in zip(records, predicted, proba):
             r = {**r, "predicted": lab,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
@@ -12,6 +14,7 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from training.config import Config
 from training.errors import StanceError
@@ -48,8 +51,10 @@ def build_classifier(cfg: Config):
                               f"valid: {', '.join(valid)}{extra}")
     if "random_state" in valid:
         params.setdefault("random_state", cfg.seed)
+    _check_special(cfg, kind, params, dense_k)
     if kind == "mlp":
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        h = params["hidden_layer_sizes"]
+        params["hidden_layer_sizes"] = (h,) if isinstance(h, int) else tuple(h)
     if kind == "stacked":
         if "dense_columns" in cfg.model.params:
             raise StanceError(f"{cfg.where('model.params.dense_columns')}: set by the feature blocks, not by hand; remove it")
@@ -71,6 +76,32 @@ def build_classifier(cfg: Config):
     if dense_k:
         clf = Pipeline([("dense", DenseTopK(k=dense_k)), ("clf", clf)])
     return clf
+
+
+def _check_special(cfg: Config, kind: str, params: dict, dense_k) -> None:
+    """Parameters that scikit-learn would only reject at fit time, as one-line config errors."""
+    where = lambda k: cfg.where(f"model.params.{k}")  # noqa: E731
+    if kind == "mlp":
+        h = params["hidden_layer_sizes"]
+        ok = (isinstance(h, int) and not isinstance(h, bool) and h > 0) or (
+            isinstance(h, (list, tuple)) and h and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in h))
+        if not ok:
+            raise StanceError(f"{where('hidden_layer_sizes')}: expected a positive integer or a list of them "
+                              f"like [64] or [128, 64], got {h!r}")
+    if kind == "hist_gb" and dense_k is not None and (isinstance(dense_k, bool) or not isinstance(dense_k, int) or dense_k < 1):
+        raise StanceError(f"{where('dense_features')}: expected a positive integer (columns kept for the trees), got {dense_k!r}")
+    if kind == "two_stage":
+        valid = set(HistGradientBoostingClassifier().get_params())
+        for key in ("stage1_params", "stage2_params"):
+            sub = params.get(key)
+            if sub is None:
+                continue
+            if not isinstance(sub, dict):
+                raise StanceError(f"{where(key)}: expected a mapping of HistGradientBoosting parameters, got {sub!r}")
+            for k in sub:
+                if k not in valid:
+                    raise StanceError(f"{where(key + '.' + str(k))}: unknown HistGradientBoosting parameter {k!r}; "
+                                      f"valid: {', '.join(sorted(valid))}")
 
 
 def build_pipeline(cfg: Config, memory=None) -> Pipeline:
@@ -119,6 +150,15 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
     `predict` applies the tuned threshold and weights; `predict_proba` gives the untuned
     probabilities (P(negative) = 1 - P(related), others P(related) * stage-2 probability)."""
 
+    _parameter_constraints = {
+        "negative_label": [str],
+        "stage1_columns": [Interval(Integral, 1, None, closed="left"), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+        "stage1_params": [dict, None],
+        "stage2_params": [dict, None],
+        "objective": [StrOptions({"macro_f1", "macro_f1+accuracy"})],
+    }
     WEIGHTS = (1.0, 1.25, 1.5, 1.75, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
     THRESHOLDS = tuple(np.round(np.arange(0.10, 0.71, 0.05), 2))
 
