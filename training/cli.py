@@ -34,37 +34,39 @@ def cmd_train(args) -> int:
     if args.experiment:
         cfg.tracking.experiment = args.experiment
     m = train(cfg, models_dir=args.models_dir)
-    main = "test" if "test_macro_f1" in m else "dev"
-    print(f"{cfg.name}: {main} macro-F1 {m[f'{main}_macro_f1']:.4f}"
-          + (f" (95% CI {m[f'{main}_macro_f1_ci_low']:.3f}-{m[f'{main}_macro_f1_ci_high']:.3f})"
-             if f"{main}_macro_f1_ci_low" in m else "")
-          + (f", FNC {m[f'{main}_fnc_score']:.2f}%" if f"{main}_fnc_score" in m else "")
+    from training.evaluate import key, main_split
+    main = main_split(m)
+    ci = key(main, "macro_f1_ci_low"), key(main, "macro_f1_ci_high")
+    print(f"{cfg.name}: {main} macro-F1 {m[key(main, 'macro_f1')]:.4f}"
+          + (f" (95% CI {m[ci[0]]:.3f}-{m[ci[1]]:.3f})" if ci[0] in m else "")
+          + (f", FNC {m[key(main, 'fnc_score')]:.2f}%" if key(main, "fnc_score") in m else "")
           + f", {m['total_seconds']:.1f}s; model in {args.models_dir}/{cfg.name}/")
     return 0
 
 
 def cmd_sweep(args) -> int:
     from training.config import load_config
+    from training.evaluate import external, key, main_split
     configs = [load_config(p) for p in args.configs]  # validate all before training any
     rows = []
     for cfg in configs:
         cfg.tracking.experiment = args.experiment
         log(f"=== sweep: {cfg.source}")
         m = train(cfg, models_dir=args.models_dir, register=False, export_model=False)
-        main = "test" if "test_macro_f1" in m else "dev"
-        rows.append((m[f"{main}_macro_f1"], cfg, m, main))
-    externals = sorted({k[len("external_"):-len("_macro_f1")] for _, _, m, _ in rows for k in m
-                        if k.startswith("external_") and k.endswith("_macro_f1")})
+        main = main_split(m)
+        rows.append((m[key(main, "macro_f1")], cfg, m, main))
+    externals = [external(n) for n in sorted({n for cfg in configs for n in cfg.evaluation.external})]
     rows.sort(key=lambda r: -r[0])
     print(f"\nexperiment {args.experiment!r}, sorted by {rows[0][3]} macro-F1:")
     print(f"{'config':38} {'model':12} {'macro-F1':>8} {'natural':>7} {'hard':>6} {'CV mean±sd':>13} "
           + " ".join(f"{e[:16]:>16}" for e in externals) + f" {'sec':>6}")
     for f1, cfg, m, main in rows:
-        cv = f"{m['cv_macro_f1_mean']:.3f}±{m['cv_macro_f1_std']:.3f}" if "cv_macro_f1_mean" in m else "-"
+        cv = (f"{m[key('cv', 'macro_f1_mean')]:.3f}±{m[key('cv', 'macro_f1_std')]:.3f}"
+              if key("cv", "macro_f1_mean") in m else "-")
         cell = lambda k: f"{m[k]:.3f}" if k in m else "-"  # noqa: E731
-        print(f"{cfg.source:38} {cfg.model.type:12} {f1:8.4f} {cell(f'{main}_natural_macro_f1'):>7} "
-              f"{cell(f'{main}_hard_macro_f1'):>6} {cv:>13} "
-              + " ".join(f"{cell(f'external_{e}_macro_f1'):>16}" for e in externals) + f" {m['total_seconds']:6.1f}")
+        print(f"{cfg.source:38} {cfg.model.type:12} {f1:8.4f} {cell(key(main, 'natural_macro_f1')):>7} "
+              f"{cell(key(main, 'hard_macro_f1')):>6} {cv:>13} "
+              + " ".join(f"{cell(key(e, 'macro_f1')):>16}" for e in externals) + f" {m['total_seconds']:6.1f}")
     return 0
 
 
@@ -82,22 +84,31 @@ def cmd_predict(args) -> int:
         (label,), (proba,) = p.predict_with_proba([args.claim], [args.sentence])
         print(label)
         print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
-        return 0
-    if args.document is not None:
-        from training.text import split_sentences
-        path = Path(args.document)
-        if not path.is_file():
-            raise StanceError(f"{path}: document not found")
-        sentences = split_sentences(path.read_text(encoding="utf-8"))
-        labels, proba = p.predict_with_proba([args.claim] * len(sentences), sentences)
-        print(f"{'label':10} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
-        for s, lab, pr in zip(sentences, labels, proba):
-            print(f"{lab:10} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
-        return 0
-    claims, sentences, records = [], [], []
-    src = Path(args.input)
+    elif args.document is not None:
+        _predict_document(p, Path(args.document), args.claim)
+    else:
+        records = _read_input(Path(args.input))
+        predicted, proba = p.predict_with_proba([r["claim"] for r in records], [r["sentence"] for r in records])
+        _write_predictions(records, predicted, proba, p.labels, args.output)
+    return 0
+
+
+def _predict_document(p, path: Path, claim: str) -> None:
+    from training.text import split_sentences
+    if not path.is_file():
+        raise StanceError(f"{path}: document not found")
+    sentences = split_sentences(path.read_text(encoding="utf-8"))
+    labels, proba = p.predict_with_proba([claim] * len(sentences), sentences)
+    print(f"{'label':10} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
+    for s, lab, pr in zip(sentences, labels, proba):
+        print(f"{lab:10} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
+
+
+def _read_input(src: Path) -> list[dict]:
+    """JSONL rows with string `claim` and `sentence`; a bad row is a one-line error."""
     if not src.is_file():
         raise StanceError(f"{src}: input file not found")
+    records = []
     with open(src, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
@@ -109,29 +120,28 @@ def cmd_predict(args) -> int:
             for k in ("claim", "sentence"):
                 if not isinstance(r, dict) or not isinstance(r.get(k), str):
                     raise StanceError(f"{src}:{n}: field {k!r}: missing or not a string")
-            claims.append(r["claim"])
-            sentences.append(r["sentence"])
             records.append(r)
-    predicted, proba = p.predict_with_proba(claims, sentences)
-    if args.output:
+    return records
+
+
+def _write_predictions(records, predicted, proba, labels, output) -> None:
+    if output:
         try:
-            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-            out = open(args.output, "w", encoding="utf-8")
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            out = open(output, "w", encoding="utf-8")
         except OSError as e:
-            raise StanceError(f"{args.output}: cannot write predictions ({e.strerror})") from None
+            raise StanceError(f"{output}: cannot write predictions ({e.strerror})") from None
     else:
         out = sys.stdout
     try:
         for r, lab, pr in zip(records, predicted, proba):
-            r = {**r, "predicted": lab,
-                 "proba": {lab: round(float(x), 6) for lab, x in zip(p.labels, pr)}}
+            r = {**r, "predicted": lab, "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}}
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     finally:
         if out is not sys.stdout:
             out.close()
-    if args.output:
-        log(f"wrote {len(records)} predictions to {args.output}")
-    return 0
+    if output:
+        log(f"wrote {len(records)} predictions to {output}")
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -301,6 +311,7 @@ def cmd_bench_fnc1(args) -> int:
     import resource
     import shutil
     from training.config import load_config
+    from training.evaluate import key, where
     cfg = load_config(args.config)
     if args.no_cache:
         shutil.rmtree(".cache/features", ignore_errors=True)
@@ -311,14 +322,15 @@ def cmd_bench_fnc1(args) -> int:
     print("\nFNC-1 (held-out dev: stories, headlines and bodies unseen in training)")
     print(f"{'system':52} {'FNC score':>10} {'macro-F1':>9} {'disagree F1':>12} {'time':>9} {'peak MB':>8}")
     for split in ("dev", "test"):
-        if f"{split}_fnc_score" in m:
-            print(f"{'this package, ' + cfg.model.type + ' (' + split + ')':52} {m[f'{split}_fnc_score']:9.2f}% "
-                  f"{m[f'{split}_macro_f1']:9.3f} {m[f'{split}_f1_disagree']:12.3f} {wall:8.1f}s {peak:8.0f}")
-    if "dev_fnc_score_test_mix" in m:
-        print(f"{'  same dev, reweighted to the test mix (estimate)':52} {m['dev_fnc_score_test_mix']:9.2f}%")
-    if "baseline_majority_dev_fnc_score" in m:
-        print(f"{'majority class (dev)':52} {m['baseline_majority_dev_fnc_score']:9.2f}% "
-              f"{m['baseline_majority_dev_macro_f1']:9.3f} {0.0:12.3f}")
+        if key(split, "fnc_score") in m:
+            print(f"{'this package, ' + cfg.model.type + ' (' + split + ')':52} {m[key(split, 'fnc_score')]:9.2f}% "
+                  f"{m[key(split, 'macro_f1')]:9.3f} {m[key(split, 'f1_disagree')]:12.3f} {wall:8.1f}s {peak:8.0f}")
+    if key("dev", "fnc_score_test_mix") in m:
+        print(f"{'  same dev, reweighted to the test mix (estimate)':52} {m[key('dev', 'fnc_score_test_mix')]:9.2f}%")
+    majority = where("dev", "majority")
+    if key(majority, "fnc_score") in m:
+        print(f"{'majority class (dev)':52} {m[key(majority, 'fnc_score')]:9.2f}% "
+              f"{m[key(majority, 'macro_f1')]:9.3f} {0.0:12.3f}")
     for name, fs, f1, tm in (("official baseline (competition test; 79.5% own dev)", "75.20%", "0.45", "17 min, 395 MB"),
                              ("UCLMR, 3rd (competition test)", "81.72%", "0.56-0.58", ""),
                              ("Athene, 2nd (competition test)", "81.97%", "0.60", ""),

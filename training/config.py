@@ -19,10 +19,8 @@ import yaml
 
 from training.errors import StanceError
 
-MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage", "stacked")
-BASELINES = ("majority", "cue_rule")
-LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
-DATA_FORMATS = ("jsonl", "fnc1")
+from training.names import (BASELINES, CUE_RULE_OUTCOMES, DATA_FORMATS, DEFAULT_CUE_RULE_LABELS,  # noqa: F401
+                            LEXICON_GROUPS, MODEL_TYPES)
 
 
 def _f(default, **rules):
@@ -125,7 +123,7 @@ class EvaluationConfig:
     bootstrap: int = _f(1000, min=0, max=100000)
     baselines: list[str] = _f(list(BASELINES), choices=BASELINES)
     # cue_rule baseline: which configured label each cue group stands for
-    cue_rule_labels: dict = _f({"warn": "warn", "deny": "deny", "other": "assert"})
+    cue_rule_labels: dict = _f(dict(DEFAULT_CUE_RULE_LABELS))
     fnc_score: bool = False  # official FNC-1 score (needs an `unrelated` label)
     # Labelled sets outside the corpus (name: path to JSONL with claim, sentence, stance):
     # scored after training as external_<name>_*; a missing path is skipped with a notice.
@@ -304,8 +302,9 @@ def _check_semantics(cfg: Config) -> None:
                           f"give dev or test a share above 0")
     if "cue_rule" in cfg.evaluation.baselines:
         m = cfg.evaluation.cue_rule_labels
-        if set(m) != {"warn", "deny", "other"}:
-            raise StanceError(f"{cfg.where('evaluation.cue_rule_labels')}: needs exactly the keys warn, deny, other; got {sorted(m)}")
+        if set(m) != set(CUE_RULE_OUTCOMES):
+            raise StanceError(f"{cfg.where('evaluation.cue_rule_labels')}: needs exactly the keys "
+                              f"{', '.join(CUE_RULE_OUTCOMES)}; got {sorted(m)}")
         for k, v in m.items():
             if v not in labels:
                 raise StanceError(f"{cfg.where('evaluation.cue_rule_labels.' + k)}: {v!r} is not a configured label; valid: {', '.join(labels)}")

@@ -102,7 +102,8 @@ def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None, sample
         vals.append(f1_score(y[va], model.predict(X.iloc[va]), labels=labels, average="macro", zero_division=0))
         if progress:
             progress(f"cross-validation fold {i + 1}/{folds}: macro-F1 {vals[-1]:.3f}")
-    return {"cv_macro_f1_mean": float(np.mean(vals)), "cv_macro_f1_std": float(np.std(vals)), "cv_folds": folds}
+    return {key("cv", "macro_f1_mean"): float(np.mean(vals)), key("cv", "macro_f1_std"): float(np.std(vals)),
+            key("cv", "folds"): folds}
 
 
 def write_reports(out: Path, split: str, result: dict, labels: list[str], rows: list[dict], y_pred, proba) -> list[Path]:
@@ -181,13 +182,41 @@ def _plots(out: Path, split: str, result: dict, labels: list[str]) -> list[Path]
     return plot_confusion(out, split, result, labels) + [pc_png]
 
 
-def flat_metrics(split: str, result: dict) -> dict:
+# --- metric keys: the one place they are named ---------------------------------------------
+# Every metric of a run (MLflow, metadata.json, reports/metrics.json, the CLI tables) is named
+#   <where>_<metric>
+# where   = dev | test | external_<set> | baseline_<baseline>_<dev | test | external_<set>> | cv
+# metric  = accuracy | macro_f1 | {precision,recall,f1}_<label> | {natural,hard}_macro_f1
+#           | {natural,hard}_pairs | fnc_score | fnc_score_test_mix | macro_f1_ci_low | macro_f1_ci_high
+#           (cv: macro_f1_mean, macro_f1_std, folds)
+# plus run-level figures without a <where>: *_seconds, train_pairs, features_cache_hit.
+# Build them with `where()` and `key()`; read the main figure with `main_split()`.
+
+def where(split: str, baseline: str | None = None) -> str:
+    """`test`, `external_emergent_dev`, `baseline_cue_rule_test`, ..."""
+    return f"baseline_{baseline}_{split}" if baseline else split
+
+
+def external(name: str) -> str:
+    return f"external_{name}"
+
+
+def key(at: str, metric: str) -> str:
+    return f"{at}_{metric}"
+
+
+def main_split(metrics: dict) -> str:
+    """The split a run is judged by: test when it has one, else dev."""
+    return "test" if key("test", "macro_f1") in metrics else "dev"
+
+
+def flat_metrics(at: str, result: dict) -> dict:
     """{'test_macro_f1': ..., 'test_f1_deny': ...} for MLflow and metadata."""
-    out = {f"{split}_accuracy": result["accuracy"], f"{split}_macro_f1": result["macro_f1"]}
+    out = {key(at, "accuracy"): result["accuracy"], key(at, "macro_f1"): result["macro_f1"]}
     for lab, m in result["per_class"].items():
         for k in ("precision", "recall", "f1"):
-            out[f"{split}_{k}_{lab}"] = m[k]
+            out[key(at, f"{k}_{lab}")] = m[k]
     for k in ("fnc_score", "fnc_score_test_mix"):
         if k in result:
-            out[f"{split}_{k}"] = result[k]
+            out[key(at, k)] = result[k]
     return out

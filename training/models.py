@@ -5,7 +5,8 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -17,8 +18,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from training.config import Config
+from training.names import DEFAULT_CUE_RULE_LABELS
 from training.errors import StanceError
-from training.features import RULE_DENY, RULE_WARN, DenseTopK, _pairs, build_features, dense_width
+from training.features import RULE_DENY, RULE_WARN, _pairs, build_features, dense_width
 from training.stacking import StackedClassifier
 
 # Defaults per family; config `model.params` overrides them. `dense_features` (hist_gb only)
@@ -36,6 +38,25 @@ FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
     "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier, "stacked": StackedClassifier,
 }  # + "two_stage", registered below its class
+
+
+class DenseTopK(BaseEstimator, TransformerMixin):
+    """Keep the k columns with the highest chi2 score and return a dense array
+    (HistGradientBoosting needs dense input; all our features are non-negative)."""
+
+    def __init__(self, k=2000):
+        self.k = k
+
+    def fit(self, X, y):
+        from sklearn.feature_selection import chi2
+        scores, _ = chi2(X, y)
+        scores = np.nan_to_num(scores, nan=0.0)
+        self.columns_ = np.sort(np.argsort(-scores, kind="stable")[: self.k])
+        return self
+
+    def transform(self, X):
+        X = X[:, self.columns_]
+        return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
 def build_classifier(cfg: Config):
@@ -117,7 +138,7 @@ class CueRuleClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         self.classes_ = np.unique(np.asarray(y, dtype=object))
-        m = self.label_map or {"warn": "warn", "deny": "deny", "other": "assert"}
+        m = self.label_map or DEFAULT_CUE_RULE_LABELS
         self.map_ = {k: v for k, v in m.items()}
         return self
 
@@ -132,12 +153,17 @@ class CueRuleClassifier(ClassifierMixin, BaseEstimator):
         return (pred[:, None] == self.classes_[None, :]).astype(float)
 
 
+BASELINE_BUILDERS = {
+    "majority": lambda cfg: DummyClassifier(strategy="most_frequent"),
+    "cue_rule": lambda cfg: CueRuleClassifier(label_map=dict(cfg.evaluation.cue_rule_labels)),
+}  # keys: training.names.BASELINES
+
+
 def build_baseline(name: str, cfg: Config):
-    if name == "majority":
-        return DummyClassifier(strategy="most_frequent")
-    if name == "cue_rule":
-        return CueRuleClassifier(label_map=dict(cfg.evaluation.cue_rule_labels))
-    raise StanceError(f"{cfg.where('evaluation.baselines')}: unknown baseline {name!r}; valid: majority, cue_rule")
+    if name not in BASELINE_BUILDERS:
+        raise StanceError(f"{cfg.where('evaluation.baselines')}: unknown baseline {name!r}; "
+                          f"valid: {', '.join(BASELINE_BUILDERS)}")
+    return BASELINE_BUILDERS[name](cfg)
 
 
 class TwoStageClassifier(ClassifierMixin, BaseEstimator):

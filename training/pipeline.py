@@ -115,8 +115,8 @@ def score_into(metrics: dict, prefix: str, y_true, y_pred, labels, hard=None, fn
     if hard is not None and hard.any():
         for name, mask in (("hard", hard), ("natural", ~hard)):
             if mask.any():
-                metrics[f"{prefix}_{name}_macro_f1"] = evaluate.scores(y_true[mask], y_pred[mask], labels)["macro_f1"]
-                metrics[f"{prefix}_{name}_pairs"] = int(mask.sum())
+                metrics[evaluate.key(prefix, f"{name}_macro_f1")] = evaluate.scores(y_true[mask], y_pred[mask], labels)["macro_f1"]
+                metrics[evaluate.key(prefix, f"{name}_pairs")] = int(mask.sum())
     return res
 
 
@@ -132,14 +132,14 @@ def evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, m
         res = score_into(metrics, split, y, pred, labels, hard_mask(frames[split]), fnc)
         proba = external.ordered_proba(clf, clf.predict_proba(mats[split]), labels)
         evaluate.write_reports(report_dir, split, res, labels, corpus.rows(split), pred, proba)
-        slices = "".join(f", {k} {metrics[f'{split}_{k}_macro_f1']:.3f}" for k in ("natural", "hard")
-                         if f"{split}_{k}_macro_f1" in metrics)
+        slices = "".join(f", {k} {metrics[evaluate.key(split, k + '_macro_f1')]:.3f}" for k in ("natural", "hard")
+                         if evaluate.key(split, k + "_macro_f1") in metrics)
         log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
             + (f", FNC {res['fnc_score']:.2f}%" if fnc else "") + slices)
     for name, ext in externals.items():
         pred, proba = external.predict_frame(pipeline, ext.frame, labels)
-        res = score_into(metrics, f"external_{name}", ext.y, pred, labels)
-        evaluate.write_reports(report_dir, f"external_{name}", res, labels, ext.rows, pred, proba)
+        res = score_into(metrics, evaluate.external(name), ext.y, pred, labels)
+        evaluate.write_reports(report_dir, evaluate.external(name), res, labels, ext.rows, pred, proba)
         log(f"external {name} ({ext.path}, {len(ext.y)} pairs): macro-F1 {res['macro_f1']:.3f} over "
             f"{', '.join(res['present'])}")
     return preds
@@ -151,11 +151,11 @@ def evaluate_baselines(cfg, frames, externals, metrics, log) -> None:
     for name in cfg.evaluation.baselines:
         base = build_baseline(name, cfg).fit(frames["train"], y_train)
         sets = {s: (frames[s], hard_mask(frames[s])) for s in ("dev", "test") if len(frames[s])}
-        sets.update({f"external_{n}": (e.frame, None) for n, e in externals.items()})
-        for where, (frame, hard) in sets.items():
-            score_into(metrics, f"baseline_{name}_{where}", frame["stance"], base.predict(frame), labels, hard, fnc)
-        log(f"baseline {name}: " + ", ".join(f"{w} macro-F1 {metrics[f'baseline_{name}_{w}_macro_f1']:.3f}"
-                                             for w in sets))
+        sets.update({evaluate.external(n): (e.frame, None) for n, e in externals.items()})
+        for at, (frame, hard) in sets.items():
+            score_into(metrics, evaluate.where(at, name), frame["stance"], base.predict(frame), labels, hard, fnc)
+        log(f"baseline {name}: " + ", ".join(f"{at} macro-F1 {metrics[evaluate.key(evaluate.where(at, name), 'macro_f1')]:.3f}"
+                                             for at in sets))
 
 
 def resample(cfg, frames, preds, labels, metrics, log) -> None:
@@ -171,7 +171,7 @@ def resample(cfg, frames, preds, labels, metrics, log) -> None:
     if cfg.evaluation.bootstrap:
         lo, hi = evaluate.bootstrap_macro_f1(frames[main]["stance"].tolist(), preds[main],
                                              frames[main]["group"].tolist(), labels, cfg.evaluation.bootstrap, cfg.seed)
-        metrics[f"{main}_macro_f1_ci_low"], metrics[f"{main}_macro_f1_ci_high"] = lo, hi
+        metrics[evaluate.key(main, "macro_f1_ci_low")], metrics[evaluate.key(main, "macro_f1_ci_high")] = lo, hi
         log(f"{main} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
 
 

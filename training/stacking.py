@@ -51,7 +51,7 @@ class StackedClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _linear(self):
-        return LinearSVC(C=self.C, class_weight="balanced")
+        return LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state)
 
     def _booster(self):
         return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training import external
+from training import external as ext_sets
+from training.evaluate import external, key
 from training.data import load_corpus
 from training.features import fit_transform_splits
 from training.models import build_classifier
@@ -28,7 +29,7 @@ def measure(cfg, hard_weights, meaning_shares, log) -> list[dict]:
     """One row per (hard weight, meaning share): the macro-F1 of every slice and set."""
     corpus = load_corpus(cfg)
     frames = {s: corpus.frame(s) for s in ("train", "dev", "test")}
-    externals = external.load_configured(cfg, log)
+    externals = ext_sets.load_configured(cfg, log)
     y = {s: frames[s]["stance"].to_numpy(dtype=object) for s in frames}
     feats, mats, _ = fit_transform_splits(cfg, corpus.hash, frames, y["train"], log=log)
     ext_mats = {n: feats.transform(e.frame[["claim", "sentence"]]) for n, e in externals.items()}
@@ -56,8 +57,8 @@ def _score(cfg, clf, hw, share, mats, frames, y, externals, ext_mats, labels) ->
     for name, e in externals.items():
         score_into(m, f"external_{name}", e.y, clf.predict(ext_mats[name]), labels)
     row = {"hard_weight": hw, "meaning_share": share}
-    row.update({k: m.get(f"{k}_macro_f1") for k in SLICES})
-    row.update({f"external_{n}": m[f"external_{n}_macro_f1"] for n in externals})
+    row.update({k: m.get(key(k, "macro_f1")) for k in SLICES})
+    row.update({external(n): m[key(external(n), "macro_f1")] for n in externals})
     return row
 
 
@@ -110,7 +111,7 @@ def rule_scores(cfg, log) -> dict:
     test = corpus.frame("test")
     rule.fit(test, test["stance"])
     score_into(m, "test", test["stance"], rule.predict(test), corpus.labels, hard_mask(test))
-    out = {k: m.get(f"{k}_macro_f1") for k in ("test_natural", "test_hard")}
-    for name, e in external.load_configured(cfg, log).items():
-        out[f"external_{name}"] = score_into({}, "x", e.y, rule.predict(e.frame), corpus.labels)["macro_f1"]
+    out = {k: m.get(key(k, "macro_f1")) for k in ("test_natural", "test_hard")}
+    for name, e in ext_sets.load_configured(cfg, log).items():
+        out[external(name)] = score_into({}, "x", e.y, rule.predict(e.frame), corpus.labels)["macro_f1"]
     return out

@@ -21,7 +21,7 @@ import re
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from training.features import RULE_DENY, RULE_WARN, _pairs
+from training.features.base import RULE_DENY, RULE_WARN, _pairs
 from training.text import tokens
 
 NEGATION = frozenset("no not never none nobody nothing neither nor without cannot nowhere".split())

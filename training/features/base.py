@@ -1,0 +1,66 @@
+"""What every feature block shares: the input columns, the cue-word rule, stop words, the
+lower-casing preprocessor and a TF-IDF vectorizer that reads each distinct text once."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from training.text import expand_contractions
+
+TEXT_COLUMNS = ["claim", "sentence"]
+
+# The rule baseline's lexicon, exactly as the corpus issue fixes it (case-insensitive,
+# whole words). The corpus is judged by how badly this rule does on it.
+RULE_WARN = re.compile(r"\b(?:warn\w*|caution\w*|urg\w*|advis\w*|fear\w*|risk\w*|danger\w*|could|may|might|brace)\b", re.I)
+RULE_DENY = re.compile(r"\b(?:den\w*|no|not|never|false|reject\w*|dismiss\w*|untrue|hoax|baseless|fiction|retract\w*|contrary|cleared)\b", re.I)
+
+# Function words that carry no stance and no topic; deliberately NOT scikit-learn's English
+# stop list, which removes stance cues (not, no, never, may, could, should).
+STOP = frozenset("""a an the of to in on at for and or but by with from as is are was were be been being it its this
+    that these those he she they we you i his her their our your them him us me there here which who whom what
+    when where how than then so if into about over after before during s has have had do does did will would""".split())
+
+NUMBER = re.compile(r"^\d[\d.,]*$")
+
+
+def _pairs(X):
+    """(claims, sentences) as lists of str, from a DataFrame or a 2-column array."""
+    if hasattr(X, "iloc"):
+        return X["claim"].tolist(), X["sentence"].tolist()
+    X = np.asarray(X, dtype=object)
+    return X[:, 0].tolist(), X[:, 1].tolist()
+
+
+def _content(toks) -> set:
+    return {t for t in toks if t not in STOP}
+
+
+def lower_truncate(text: str, max_chars: int | None = None) -> str:
+    text = expand_contractions(text).lower()
+    return text[:max_chars] if max_chars else text
+
+
+class DedupTfidf(TfidfVectorizer):
+    """TfidfVectorizer that vectorizes each distinct text once (FNC-1 repeats every article
+    body ~30 times) and counts document frequency over distinct texts."""
+
+    def fit(self, raw_documents, y=None):
+        self.fit_transform(raw_documents)
+        return self
+
+    def fit_transform(self, raw_documents, y=None):
+        uniq, inv = _unique(raw_documents)
+        return super().fit_transform(uniq)[inv]
+
+    def transform(self, raw_documents):
+        uniq, inv = _unique(raw_documents)
+        return super().transform(uniq)[inv]
+
+
+def _unique(texts):
+    index = {}
+    inv = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64)
+    return list(index), inv
