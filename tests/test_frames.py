@@ -16,7 +16,7 @@ def on(claim, sentence):
 
 @pytest.mark.parametrize("claim, sentence, expected", [
     ("Christian Bale will play Steve Jobs", "Christian Bale won't play Steve Jobs", {"negated_claim", "negation_near_claim"}),
-    ("A bird pooped on Putin", "No, a bird did not poop on Putin.", {"negated_claim", "opens_with_negation"}),
+    ("A bird pooped on Putin", "No, a bird did not poop on Putin.", {"negated_claim"}),
     ("The tower seeded the outbreak", "Not one member of the team now doubts that the tower seeded the cluster.",
      {"double_negative"}),
     ("Tap water contains lead", "Residents were told not to drink water from hot taps.", {"advice_negation", "not_to"}),
