@@ -17,6 +17,7 @@ def on(claim, sentence):
 @pytest.mark.parametrize("claim, sentence, expected", [
     ("Christian Bale will play Steve Jobs", "Christian Bale won't play Steve Jobs", {"negated_claim", "negation_near_claim"}),
     ("A bird pooped on Putin", "No, a bird did not poop on Putin.", {"negated_claim"}),
+    ("Putin and Trump spoke by phone", "Peskov said there was no such call.", {"existential_denial", "rule_deny"}),
     ("The tower seeded the outbreak", "Not one member of the team now doubts that the tower seeded the cluster.",
      {"double_negative"}),
     ("Tap water contains lead", "Residents were told not to drink water from hot taps.", {"advice_negation", "not_to"}),

@@ -52,6 +52,12 @@ PROTECT = re.compile(r"^(?:evacuat\w*|shelter\w*|sandbag\w*|stockpil\w*|closed|c
                      r"avoid\w*|stay\w*|keep|kept|check\w*|prepar\w*|protect\w*|guard\w*|patrol\w*|monitor\w*|"
                      r"precaution\w*|alert\w*|curfew\w*|barrier\w*|restrict\w*|ban\w*|recall\w*|handed|"
                      r"distribut\w*)$")
+# "there was no such call", "no evidence that", "never happened", "not true": denial of the
+# event itself, whether or not the sentence repeats the claim's words
+EXISTENTIAL = re.compile(r"\b(?:no|never|nothing|not)\s+(?:such|evidence|record|records|truth|proof|sign|basis|"
+                         r"indication|trace|foundation|substance|merit|happened|true|the case|of the sort)\b"
+                         r"|\b(?:did|does|has|had|was|is|were) (?:not|never) (?:happen|happened|take place|taken place|occur|"
+                         r"occurred|exist|existed)\b")
 DIGIT = re.compile(r"\d")
 STOP = frozenset("""a an the of to in on at for and or but by with from as is are was were be been being it its this that
     these those he she they we you i his her their our your them him us me there here which who whom what when where
@@ -101,7 +107,7 @@ COLUMNS = ("rule_warn", "rule_deny", "rule_assert", "negation", "negation_near_c
            "advice_negation", "not_to", "dismissed_report", "confirm_near_claim", "retraction", "attribution",
            "forecast", "number_mismatch", "numbers_shared", "limit_vs_universal", "question", "headline",
            "quote", "claim_overlap_high", "negation_no_attribution", "negated_claim",
-           "modal_without_harm", "harm", "protective_action", "question_about_claim")
+           "modal_without_harm", "existential_denial", "harm", "protective_action", "question_about_claim")
 
 
 def _near(positions, others, window: int) -> bool:
@@ -139,6 +145,7 @@ def sentence_part(sentence: str) -> tuple:
         "quote": any(q in sentence for q in ('"', "\u201c", "\u201d")),
         "negation_no_attribution": bool(neg) and "attribute" not in has,
         "modal_without_harm": "modal" in has and "harm" not in has,
+        "existential_denial": bool(EXISTENTIAL.search(" ".join(st))),
         "harm": "harm" in has, "protective_action": "protect" in has,
     }
     numbers = {t for t, c in zip(st, cl) if "number" in c}
