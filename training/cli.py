@@ -108,19 +108,13 @@ def _read_input(src: Path) -> list[dict]:
     """JSONL rows with string `claim` and `sentence`; a bad row is a one-line error."""
     if not src.is_file():
         raise StanceError(f"{src}: input file not found")
+    from training.data import read_jsonl
     records = []
-    with open(src, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise StanceError(f"{src}:{n}: malformed JSON ({e.msg})") from None
-            for k in ("claim", "sentence"):
-                if not isinstance(r, dict) or not isinstance(r.get(k), str):
-                    raise StanceError(f"{src}:{n}: field {k!r}: missing or not a string")
-            records.append(r)
+    for at, r in read_jsonl(src):
+        for k in ("claim", "sentence"):
+            if not isinstance(r, dict) or not isinstance(r.get(k), str):
+                raise StanceError(f"{at}: field {k!r}: missing or not a string")
+        records.append(r)
     return records
 
 

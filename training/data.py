@@ -64,7 +64,7 @@ def split_of(doc_id: str, shares) -> str:
     return "train"
 
 
-def _jsonl(path):
+def read_jsonl(path):
     """("file:line", object) for each non-blank line; malformed JSON is a one-line error."""
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -92,7 +92,7 @@ def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
     docs: dict[str, str | None] = {}
     rows, seen_id, claim_text, text_claim = [], {}, {}, {}
     for path in files:
-        for at, r in _jsonl(path):
+        for at, r in read_jsonl(path):
             if not isinstance(r, dict):
                 raise StanceError(f"{at}: expected a JSON object with fields {', '.join(FIELDS)}")
             for k in r:
@@ -342,7 +342,7 @@ def second_pass_agreement(rows: list[dict], path: Path, labels: list[str]) -> di
     Pairs added since the second pass are counted in "not_covered", not refused."""
     gold = {r["id"]: r["stance"] for r in rows}
     passes, unsure = {}, 0
-    for at, r in _jsonl(path):
+    for at, r in read_jsonl(path):
         if not isinstance(r, dict) or r.get("id") not in gold:
             raise StanceError(f"{at}: field 'id': {r.get('id') if isinstance(r, dict) else r!r} is not a pair of the corpus")
         if r["id"] in passes:

@@ -41,24 +41,18 @@ def read_labelled(path, labels, name: str | None = None) -> LabelledSet:
     p = Path(path)
     if not p.is_file():
         raise StanceError(f"{p}: labelled set not found")
+    from training.data import read_jsonl
     rows = []
-    with open(p, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise StanceError(f"{p}:{n}: malformed JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(r, dict):
-                raise StanceError(f"{p}:{n}: expected a JSON object with fields {', '.join(REQUIRED)}")
-            for k in REQUIRED:
-                if not isinstance(r.get(k), str) or not r[k].strip():
-                    raise StanceError(f"{p}:{n}: field {k!r}: missing, empty or not a string")
-            if r["stance"] not in labels:
-                raise StanceError(f"{p}:{n}: field 'stance': unknown label {r['stance']!r}; "
-                                  f"the model's labels are {', '.join(labels)}")
-            rows.append({"id": str(r.get("id", f"{p.name}:{n}")), "doc_id": str(r.get("doc_id", "")), **r})
+    for at, r in read_jsonl(p):
+        if not isinstance(r, dict):
+            raise StanceError(f"{at}: expected a JSON object with fields {', '.join(REQUIRED)}")
+        for k in REQUIRED:
+            if not isinstance(r.get(k), str) or not r[k].strip():
+                raise StanceError(f"{at}: field {k!r}: missing, empty or not a string")
+        if r["stance"] not in labels:
+            raise StanceError(f"{at}: field 'stance': unknown label {r['stance']!r}; "
+                              f"the model's labels are {', '.join(labels)}")
+        rows.append({"id": str(r.get("id", at)), "doc_id": str(r.get("doc_id", "")), **r})
     if not rows:
         raise StanceError(f"{p}: no labelled pairs in the file")
     return LabelledSet(name or p.stem, str(p), rows)
