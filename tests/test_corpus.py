@@ -7,7 +7,8 @@ import pytest
 
 from conftest import ROOT
 from training.config import load_config
-from training.data import QUOTAS, check_quotas, corpus_stats, load_corpus, second_pass_agreement
+from training.datasets import load_corpus
+from training.datasets.jsonl import QUOTAS, check_quotas, corpus_stats, second_pass_agreement
 from training.evaluate import scores
 from training.models import CueRuleClassifier
 

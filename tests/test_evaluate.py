@@ -1,27 +1,9 @@
 import numpy as np
 import pytest
 
-from training.evaluate import bootstrap_macro_f1, flat_metrics, fnc_score, scores, write_reports
+from training.evaluate import bootstrap_macro_f1, flat_metrics, scores, write_reports
 
 L = ["agree", "disagree", "discuss", "unrelated"]
-
-
-def test_fnc_score_by_hand():
-    # unrelated right: 0.25; related with exact label: 1.0; related, wrong related label: 0.25;
-    # related called unrelated: 0; unrelated called related: 0. Max = 0.25 + 1 + 1 + 1 + 0.25 = 3.5
-    gold = ["unrelated", "agree", "discuss", "disagree", "unrelated"]
-    pred = ["unrelated", "agree", "agree", "unrelated", "discuss"]
-    assert fnc_score(gold, pred) == pytest.approx(100 * (0.25 + 1.0 + 0.25 + 0 + 0) / 3.5)
-    assert fnc_score(gold, gold) == pytest.approx(100.0)
-    assert fnc_score(["unrelated"] * 4, ["unrelated"] * 4) == pytest.approx(100.0)
-
-
-def test_fnc_score_reweighted_to_a_class_mix_by_hand():
-    gold, pred = ["unrelated", "agree"], ["unrelated", "discuss"]
-    assert fnc_score(gold, pred) == pytest.approx(100 * 0.5 / 1.25)
-    assert fnc_score(gold, pred, unrelated_share=0.5) == pytest.approx(40.0)  # already the mix: unchanged
-    # weights 0.8/0.5 for unrelated, 0.2/0.5 for related: (1.6*.25 + .4*.25) / (1.6*.25 + .4*1) = 0.625
-    assert fnc_score(gold, pred, unrelated_share=0.8) == pytest.approx(62.5)
 
 
 def test_scores_and_flat_metrics():

@@ -7,9 +7,9 @@ import pytest
 
 from conftest import ROOT, SHARED_FNC1
 from training.config import from_dict
-from training.data import load_corpus
+from training.datasets import load_corpus
+from training.datasets.fnc1 import fnc_score
 from training.errors import StanceError
-from training.evaluate import fnc_score
 
 LABELS = ["agree", "disagree", "discuss", "unrelated"]
 BODIES = {
@@ -170,3 +170,31 @@ def test_make_data_on_fnc1_prints_statistics_and_skips_the_corpus_quotas(tmp_pat
     assert main(["data", "--config", str(cfg), "--quotas"]) == 0
     out = capsys.readouterr().out
     assert "all rows valid" in out and "skipped for format 'fnc1'" in out
+
+
+def test_fnc_score_by_hand():
+    # unrelated right: 0.25; related with exact label: 1.0; related, wrong related label: 0.25;
+    # related called unrelated: 0; unrelated called related: 0. Max = 0.25 + 1 + 1 + 1 + 0.25 = 3.5
+    gold = ["unrelated", "agree", "discuss", "disagree", "unrelated"]
+    pred = ["unrelated", "agree", "agree", "unrelated", "discuss"]
+    assert fnc_score(gold, pred) == pytest.approx(100 * (0.25 + 1.0 + 0.25 + 0 + 0) / 3.5)
+    assert fnc_score(gold, gold) == pytest.approx(100.0)
+    assert fnc_score(["unrelated"] * 4, ["unrelated"] * 4) == pytest.approx(100.0)
+
+
+def test_fnc_score_reweighted_to_a_class_mix_by_hand():
+    gold, pred = ["unrelated", "agree"], ["unrelated", "discuss"]
+    assert fnc_score(gold, pred) == pytest.approx(100 * 0.5 / 1.25)
+    assert fnc_score(gold, pred, unrelated_share=0.5) == pytest.approx(40.0)  # already the mix: unchanged
+    # weights 0.8/0.5 for unrelated, 0.2/0.5 for related: (1.6*.25 + .4*.25) / (1.6*.25 + .4*1) = 0.625
+    assert fnc_score(gold, pred, unrelated_share=0.8) == pytest.approx(62.5)
+
+
+def test_bench_table_shows_the_run_beside_the_anchors():
+    from training.datasets.fnc1 import ANCHORS, bench_table
+    m = {"dev_fnc_score": 80.4, "dev_macro_f1": 0.632, "dev_f1_disagree": 0.164, "dev_fnc_score_test_mix": 83.9,
+         "baseline_majority_dev_fnc_score": 39.0, "baseline_majority_dev_macro_f1": 0.18}
+    text = bench_table(m, "two_stage", 81.8, 916)
+    assert "this package, two_stage (dev)" in text and "80.40%" in text and "0.164" in text
+    assert "83.90%" in text and "majority class (dev)" in text
+    assert all(name in text for name, *_ in ANCHORS)

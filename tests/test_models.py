@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from training.config import MODEL_TYPES, from_dict
-from training.data import load_corpus
+from training.datasets import load_corpus
 from training.errors import StanceError
 from training.models import CueRuleClassifier, build_baseline, build_classifier, build_pipeline
 

@@ -108,7 +108,7 @@ def _read_input(src: Path) -> list[dict]:
     """JSONL rows with string `claim` and `sentence`; a bad row is a one-line error."""
     if not src.is_file():
         raise StanceError(f"{src}: input file not found")
-    from training.data import read_jsonl
+    from training.datasets import read_jsonl
     records = []
     for at, r in read_jsonl(src):
         for k in ("claim", "sentence"):
@@ -189,7 +189,8 @@ def _floats(text: str, flag: str) -> list[float]:
 
 def cmd_data(args) -> int:
     from training.config import load_config
-    from training.data import check_quotas, corpus_stats, load_corpus
+    from training.datasets import load_corpus
+    from training.datasets.jsonl import check_quotas, corpus_stats
     cfg = load_config(args.config)
     corpus = load_corpus(cfg)
     s = corpus_stats(corpus)
@@ -220,7 +221,7 @@ def cmd_data(args) -> int:
             print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
     second_pass = args.second_pass or cfg.data.second_pass
     if second_pass and cfg.data.format == "jsonl":
-        from training.data import second_pass_agreement
+        from training.datasets.jsonl import second_pass_agreement
         a = second_pass_agreement(s["rows"], Path(second_pass), labels)
         print(f"\nblind second annotation ({second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
               f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
@@ -280,7 +281,7 @@ def cmd_bench(args) -> int:
     rows.append(("  ratio of minimums", f"{min(cold) / min(bare):.2f}x", "", None))
     from training.predict import load_predictor
     from training.config import load_config
-    from training.data import load_corpus
+    from training.datasets import load_corpus
     p = load_predictor(model)
     corpus = load_corpus(load_config(args.config))
     rows_all = [r for s in ("train", "dev", "test") for r in corpus.rows(s)]
@@ -305,7 +306,6 @@ def cmd_bench_fnc1(args) -> int:
     import resource
     import shutil
     from training.config import load_config
-    from training.evaluate import key, where
     cfg = load_config(args.config)
     if args.no_cache:
         shutil.rmtree(".cache/features", ignore_errors=True)
@@ -313,23 +313,8 @@ def cmd_bench_fnc1(args) -> int:
     m = train(cfg, models_dir=args.models_dir)
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("\nFNC-1 (held-out dev: stories, headlines and bodies unseen in training)")
-    print(f"{'system':52} {'FNC score':>10} {'macro-F1':>9} {'disagree F1':>12} {'time':>9} {'peak MB':>8}")
-    for split in ("dev", "test"):
-        if key(split, "fnc_score") in m:
-            print(f"{'this package, ' + cfg.model.type + ' (' + split + ')':52} {m[key(split, 'fnc_score')]:9.2f}% "
-                  f"{m[key(split, 'macro_f1')]:9.3f} {m[key(split, 'f1_disagree')]:12.3f} {wall:8.1f}s {peak:8.0f}")
-    if key("dev", "fnc_score_test_mix") in m:
-        print(f"{'  same dev, reweighted to the test mix (estimate)':52} {m[key('dev', 'fnc_score_test_mix')]:9.2f}%")
-    majority = where("dev", "majority")
-    if key(majority, "fnc_score") in m:
-        print(f"{'majority class (dev)':52} {m[key(majority, 'fnc_score')]:9.2f}% "
-              f"{m[key(majority, 'macro_f1')]:9.3f} {0.0:12.3f}")
-    for name, fs, f1, tm in (("official baseline (competition test; 79.5% own dev)", "75.20%", "0.45", "17 min, 395 MB"),
-                             ("UCLMR, 3rd (competition test)", "81.72%", "0.56-0.58", ""),
-                             ("Athene, 2nd (competition test)", "81.97%", "0.60", ""),
-                             ("SOLAT in the SWEN, 1st (competition test)", "82.02%", "0.58", "")):
-        print(f"{name:52} {fs:>10} {f1:>9} {'':>12} {tm:>9}")
+    from training.datasets.fnc1 import bench_table
+    print(bench_table(m, cfg.model.type, wall, peak))
     print(f"features: {'cache hit' if m.get('features_cache_hit') else 'computed'}; "
           f"features {m['features_seconds']:.1f}s, fit {m['fit_seconds']:.1f}s, total {wall:.1f}s")
     return 0

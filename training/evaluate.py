@@ -1,5 +1,5 @@
-"""Metrics, the FNC-1 score, grouped cross-validation, bootstrap intervals and the report
-files (confusion matrix CSV/PNG, per-class scores CSV/PNG, misclassified pairs)."""
+"""Metrics and their names, grouped cross-validation, bootstrap intervals and the report files
+(confusion matrix CSV/PNG, per-class scores CSV/PNG, misclassified pairs)."""
 
 from __future__ import annotations
 
@@ -31,31 +31,11 @@ def scores(y_true, y_pred, labels, fnc: bool = False) -> dict:
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "n": len(y_true),
     }
-    if fnc:
+    if fnc:  # FNC-1's own score: training.datasets.fnc1
+        from training.datasets.fnc1 import TEST_UNRELATED_SHARE, fnc_score
         out["fnc_score"] = fnc_score(y_true, y_pred)
-        out["fnc_score_test_mix"] = fnc_score(y_true, y_pred, unrelated_share=FNC_TEST_UNRELATED_SHARE)
+        out["fnc_score_test_mix"] = fnc_score(y_true, y_pred, unrelated_share=TEST_UNRELATED_SHARE)
     return out
-
-
-# The competition test set is 72.2% unrelated (18,349 of 25,413 pairs). A story-disjoint dev split
-# has fewer unrelated pairs, which weighs the hard related labels more, so its raw FNC score is
-# not comparable with published test scores; the reweighted score estimates one that is.
-FNC_TEST_UNRELATED_SHARE = 18349 / 25413
-
-
-def fnc_score(y_true, y_pred, unrelated: str = "unrelated", unrelated_share: float | None = None) -> float:
-    """Official FNC-1 score as a percentage of the best possible: 0.25 for getting
-    related-vs-unrelated right, a further 0.75 for the exact label of a related pair.
-    With `unrelated_share`, pairs are reweighted so that unrelated ones make up that share."""
-    t, p = np.asarray(list(y_true), dtype=object), np.asarray(list(y_pred), dtype=object)
-    if not len(t):
-        return 0.0
-    un = t == unrelated
-    w = np.ones(len(t))
-    if unrelated_share is not None and 0 < un.mean() < 1:
-        w = np.where(un, unrelated_share / un.mean(), (1 - unrelated_share) / (1 - un.mean()))
-    got = np.where(un == (p == unrelated), 0.25, 0.0) + np.where(~un & (t == p), 0.75, 0.0)
-    return float(100.0 * np.sum(w * got) / np.sum(w * np.where(un, 0.25, 1.0)))
 
 
 def _macro_f1_fast(t: np.ndarray, p: np.ndarray, k: int) -> float:

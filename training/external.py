@@ -41,7 +41,7 @@ def read_labelled(path, labels, name: str | None = None) -> LabelledSet:
     p = Path(path)
     if not p.is_file():
         raise StanceError(f"{p}: labelled set not found")
-    from training.data import read_jsonl
+    from training.datasets import read_jsonl
     rows = []
     for at, r in read_jsonl(p):
         if not isinstance(r, dict):

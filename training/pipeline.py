@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from training import evaluate, export, external, tracking
-from training.data import load_corpus
+from training.datasets import load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
 from training.models import build_baseline, build_classifier, build_pipeline

@@ -17,7 +17,7 @@ import numpy as np
 
 from training import external as ext_sets
 from training.evaluate import external, key
-from training.data import load_corpus
+from training.datasets import load_corpus
 from training.features import fit_transform_splits
 from training.models import build_classifier
 from training.pipeline import hard_mask, score_into, train_weights

@@ -1,78 +1,16 @@
-"""Load annotated pairs, validate them against the data contract, split by document.
-
-Two sources, one output shape (a `Corpus` of train/dev/test `datasets.Dataset`s with the
-columns id, doc_id, claim_id, claim, sentence, stance, tags):
-- jsonl: `data/pairs/*.jsonl` + `seeds/<doc_id>.txt` (the contract in the spec);
-- fnc1: the FNC-1 CSVs (claim = headline, sentence = article body).
-"""
+"""The bundled corpus format: `data/pairs/*.jsonl` + `seeds/<doc_id>.txt` (the data contract in
+../shared/spec/stance-labels.md), its statistics, quotas and the blind second annotation."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.config import Config
+from training.datasets import FIELDS, OPTIONAL, SPLITS, Corpus, content_hash, read_jsonl, split_of, to_splits
 from training.errors import StanceError
 from training.text import split_sentences
-
-FIELDS = ("id", "doc_id", "claim_id", "claim", "sentence", "stance")
-OPTIONAL = ("tags",)
-SPLITS = ("train", "dev", "test")
-
-
-@dataclass
-class Corpus:
-    splits: dict  # split name -> datasets.Dataset (a split may have 0 rows)
-    labels: list[str]
-    hash: str
-    source: str
-    documents: dict = field(default_factory=dict)  # doc_id -> {"domain", "title"} when known
-
-    def frame(self, split: str):
-        return self.splits[split].to_pandas()
-
-    def rows(self, split: str) -> list[dict]:
-        return self.splits[split].to_list()
-
-
-def _datasets():
-    # Offline by default: the package never fetches from a hub.
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    import datasets
-    datasets.disable_progress_bars()
-    return datasets
-
-
-def doc_bucket(doc_id: str) -> float:
-    """A number in [0, 1) fixed by the doc_id alone, so adding documents never moves others."""
-    return int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest()[:15], 16) / 16 ** 15
-
-
-def split_of(doc_id: str, shares) -> str:
-    b = doc_bucket(doc_id)
-    if b < shares.test:
-        return "test"
-    if b < shares.test + shares.dev:
-        return "dev"
-    return "train"
-
-
-def read_jsonl(path):
-    """("file:line", object) for each non-blank line; malformed JSON is a one-line error."""
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield f"{path}:{n}", json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise StanceError(f"{path}:{n}: malformed JSON ({e.msg} at column {e.colno})") from None
 
 
 def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
@@ -130,32 +68,6 @@ def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
     return rows, files + used
 
 
-def content_hash(paths, extra: str = "") -> str:
-    h = hashlib.sha256(extra.encode("utf-8"))
-    for p in sorted(paths, key=str):
-        h.update(str(Path(p).name).encode("utf-8") + b"\0")
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()
-
-
-def _to_splits(rows_by_split: dict, labels: list[str]) -> dict:
-    ds = _datasets()
-    features = ds.Features({
-        "id": ds.Value("string"), "doc_id": ds.Value("string"), "claim_id": ds.Value("string"),
-        "claim": ds.Value("string"), "sentence": ds.Value("string"), "stance": ds.Value("string"),
-        "label": ds.ClassLabel(names=list(labels)),  # configured order, never alphabetical
-        "tags": ds.Sequence(ds.Value("string")),
-        "group": ds.Value("string"),  # what cross-validation groups by: document, or FNC-1 story
-    })
-    out = {}
-    for name in SPLITS:
-        rows = [{**{k: r[k] for k in FIELDS}, "tags": r.get("tags", []), "label": labels.index(r["stance"]),
-                 "group": r.get("group", r["doc_id"])} for r in rows_by_split.get(name, [])]
-        out[name] = (ds.Dataset.from_list(rows, features=features) if rows
-                     else ds.Dataset.from_dict({k: [] for k in features}, features=features))
-    return out
-
-
 def load_documents_meta(data_dir: Path) -> dict:
     path = data_dir / "documents.jsonl"
     meta = {}
@@ -170,9 +82,7 @@ def load_documents_meta(data_dir: Path) -> dict:
     return meta
 
 
-def load_corpus(cfg: Config) -> Corpus:
-    if cfg.data.format == "fnc1":
-        return load_fnc1(cfg)
+def load(cfg: Config) -> Corpus:
     rows, files = read_pairs(cfg)
     by_split = defaultdict(list)
     claim_split = {}
@@ -187,109 +97,9 @@ def load_corpus(cfg: Config) -> Corpus:
         raise StanceError(f"{cfg.data.path}: no pairs fall in the train split; add documents or raise data.split.train")
     root = Path(cfg.data.path)
     data_dir = root if root.is_dir() else root.parent
-    return Corpus(splits=_to_splits(by_split, cfg.data.labels), labels=list(cfg.data.labels),
+    return Corpus(splits=to_splits(by_split, cfg.data.labels), labels=list(cfg.data.labels),
                   hash=content_hash(files, extra=json.dumps(cfg.data.labels)), source=str(root),
                   documents=load_documents_meta(data_dir.parent if data_dir.name == "pairs" else data_dir))
-
-
-# --- FNC-1 -------------------------------------------------------------------------------
-
-FNC_FILES = {"train": ("train_bodies.csv", "train_stances.csv"),
-             "test": ("competition_test_bodies.csv", "competition_test_stances.csv")}
-
-
-def _read_fnc(folder: Path, which: str, labels: list[str]) -> list[dict]:
-    bodies_file, stances_file = (folder / f for f in FNC_FILES[which])
-    for f in (bodies_file, stances_file):
-        if not f.is_file():
-            env = "FNC1_DIR" if which == "train" else "FNC1_TEST_DIR"
-            raise StanceError(f"{f}: FNC-1 file not found; set {env} to the folder holding "
-                              f"{' and '.join(FNC_FILES[which])}")
-    ds = _datasets()
-    # Validate the header and labels with csv (it names the line), then load with datasets.
-    with open(stances_file, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"Headline", "Body ID", "Stance"} - set(reader.fieldnames or [])
-        if missing:
-            raise StanceError(f"{stances_file}:1: missing column(s) {', '.join(sorted(missing))}")
-        for r in reader:
-            if r["Stance"] not in labels:
-                raise StanceError(f"{stances_file}:{reader.line_num}: field 'Stance': unknown label {r['Stance']!r}; "
-                                  f"valid labels: {', '.join(labels)}")
-    cache = Path(".cache/hf-datasets").resolve()
-    # Two calls: the builder wants one schema per call. Body IDs are read as text.
-    def load(f, columns):
-        return ds.load_dataset("csv", data_files=str(f), split="train", cache_dir=str(cache), keep_in_memory=True,
-                               features=ds.Features({c: ds.Value("string") for c in columns}), keep_default_na=False)
-
-    b = load(bodies_file, ["Body ID", "articleBody"])
-    bodies = dict(zip(b["Body ID"], b["articleBody"]))
-    stances = load(stances_file, ["Headline", "Body ID", "Stance"])
-    rows = []
-    for i, r in enumerate(stances):
-        body_id = str(r["Body ID"])
-        if body_id not in bodies:
-            raise StanceError(f"{stances_file}:{i + 2}: field 'Body ID': {body_id} is not in {bodies_file.name}")
-        headline = r["Headline"]
-        rows.append({"id": f"{which}-{i}", "doc_id": f"body-{body_id}",
-                     "claim_id": "h-" + hashlib.sha1(headline.encode("utf-8")).hexdigest()[:12],
-                     "claim": headline, "sentence": bodies[body_id], "stance": r["Stance"], "tags": []})
-    return rows
-
-
-def story_split(rows: list[dict], dev_share: float, unrelated: str = "unrelated") -> dict:
-    """Hold out whole stories: headlines and bodies joined by related pairs form connected
-    components; components join dev in a stable hash order until the pairs with BOTH ends in
-    dev reach `dev_share` of all pairs. Pairs that would link a dev story with a train story
-    (all of them unrelated) are dropped, so no headline and no body is on both sides, as in
-    the competition test set, whose stories are new."""
-    parent = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in rows:
-        a, b = find("h:" + r["claim"]), find("b:" + r["doc_id"])
-        if r["stance"] != unrelated and a != b:
-            parent[max(a, b)] = min(a, b)
-    ends = [(find("h:" + r["claim"]), find("b:" + r["doc_id"])) for r in rows]
-    touching = defaultdict(list)  # component -> pairs with an end in it
-    for i, (h, b) in enumerate(ends):
-        touching[h].append(i)
-        if b != h:
-            touching[b].append(i)
-    comps = sorted(touching, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest())
-    dev, inside, target = set(), 0, dev_share * len(rows)
-    for c in comps:
-        if inside >= target:
-            break
-        dev.add(c)
-        inside += sum(1 for i in touching[c] if ends[i][0] in dev and ends[i][1] in dev)
-    out = {"train": [], "dev": [], "test": []}
-    for r, (h, b) in zip(rows, ends):
-        r = {**r, "group": h}  # the headline's story, for grouped cross-validation
-        if h in dev and b in dev:
-            out["dev"].append(r)
-        elif h not in dev and b not in dev:
-            out["train"].append(r)
-    return out
-
-
-def load_fnc1(cfg: Config) -> Corpus:
-    folder = Path(os.environ.get("FNC1_DIR") or cfg.data.path)
-    rows = _read_fnc(folder, "train", cfg.data.labels)
-    splits = story_split(rows, cfg.data.split.dev)
-    files = [folder / f for f in FNC_FILES["train"]]
-    test_dir = os.environ.get("FNC1_TEST_DIR") or cfg.data.test_path
-    if test_dir:
-        splits["test"] = _read_fnc(Path(test_dir), "test", cfg.data.labels)
-        files += [Path(test_dir) / f for f in FNC_FILES["test"]]
-    return Corpus(splits=_to_splits(splits, cfg.data.labels), labels=list(cfg.data.labels),
-                  hash=content_hash(files, extra=json.dumps(cfg.data.labels)), source=str(folder))
 
 
 # --- corpus statistics and quotas (make data) ----------------------------------------------

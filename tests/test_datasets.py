@@ -5,8 +5,9 @@ import pytest
 
 from conftest import ROOT, make_corpus, write_config
 from training.config import from_dict, load_config
-from training.data import (content_hash, doc_bucket, load_corpus, near_duplicates, second_pass_agreement, split_of,
-                           story_split)
+from training.datasets import content_hash, doc_bucket, load_corpus, split_of
+from training.datasets.fnc1 import story_split
+from training.datasets.jsonl import near_duplicates, second_pass_agreement
 from training.errors import StanceError
 
 
@@ -181,7 +182,7 @@ def test_write_config_helper_round_trip(tmp_path, corpus_dir):
 
 def test_label_share_quota_checks_a_label_with_no_pairs(corpus_dir):
     # regression: the quota loop went over the labels that occur, so an absent label passed
-    from training.data import check_quotas, corpus_stats
+    from training.datasets.jsonl import check_quotas, corpus_stats
     cfg = from_dict({"data": {"path": str(corpus_dir / "data" / "pairs"), "seeds_dir": str(corpus_dir / "seeds"),
                               "labels": ["assert", "deny", "warn", "retract"]}})
     checks = {name: ok for name, ok, _ in check_quotas(corpus_stats(load_corpus(cfg)), corpus_dir / "seeds")}
