@@ -62,3 +62,22 @@ def mlflow_store(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """One model trained through the CLI on the fixture corpus, into its own MLflow store, for
+    every test that needs a trained model (training it once keeps `make test` short)."""
+    from training.cli import main
+    tmp = tmp_path_factory.mktemp("e2e")
+    corpus = make_corpus(tmp / "corpus")
+    cfg = write_config(tmp / "fixture.yaml", corpus)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
+    mp.chdir(tmp)
+    try:
+        assert main(["train", "--config", str(cfg)]) == 0
+    finally:
+        mp.undo()  # a session fixture must not leave the working directory or environment changed
+    return {"tmp": tmp, "cfg": cfg, "corpus": corpus, "uri": f"sqlite:///{tmp / 'mlflow.db'}",
+            "model": tmp / "models" / "fixture"}

@@ -7,24 +7,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT, make_corpus, write_config
+from conftest import FIXTURE_DOCS, ROOT, make_corpus, write_config
 from training.cli import main
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    corpus = make_corpus(tmp / "corpus")
-    cfg = write_config(tmp / "fixture.yaml", corpus)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    mp.chdir(tmp)
-    try:
-        assert main(["train", "--config", str(cfg)]) == 0
-        yield {"tmp": tmp, "cfg": cfg, "corpus": corpus, "uri": f"sqlite:///{tmp / 'mlflow.db'}",
-               "model": tmp / "models" / "fixture"}
-    finally:
-        mp.undo()
 
 
 def test_run_is_logged_completely(trained):
@@ -114,7 +98,7 @@ def _one_line_error(capsys, code, pattern):
 ])
 def test_bad_data_fails_in_one_line_without_touching_the_model(trained, tmp_path, capsys, monkeypatch, line, pattern):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
-    corpus = make_corpus(tmp_path / "c", [d for d in __import__("conftest").FIXTURE_DOCS[:6]])
+    corpus = make_corpus(tmp_path / "c", [d for d in FIXTURE_DOCS[:6]])
     bad = sorted((corpus / "data" / "pairs").glob("*.jsonl"))[0]
     bad.write_text(line + "\n" + bad.read_text())
     cfg = write_config(tmp_path / "c.yaml", corpus)
@@ -177,7 +161,7 @@ def test_sweep_prints_a_sorted_table(trained, tmp_path, capsys, monkeypatch):
 
 def test_data_reports_the_second_pass_named_in_the_config(tmp_path, capsys):
     import json
-    corpus = make_corpus(tmp_path / "c", __import__("conftest").FIXTURE_DOCS[:3])
+    corpus = make_corpus(tmp_path / "c", FIXTURE_DOCS[:3])
     rows = [json.loads(line) for f in sorted((corpus / "data" / "pairs").glob("*.jsonl")) for line in f.open()]
     passes = tmp_path / "second.jsonl"
     passes.write_text("".join(json.dumps({"id": r["id"], "first": r["stance"], "second": r["stance"], "sure": True}) + "\n"

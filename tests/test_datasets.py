@@ -10,6 +10,8 @@ from training.datasets.fnc1 import story_split
 from training.datasets.jsonl import near_duplicates, second_pass_agreement
 from training.errors import StanceError
 
+GOLDEN_BUCKET = 0.13081975773008006  # doc_bucket("000_78bd94f09c977c23"): sha256, first 15 hex digits
+
 
 def _cfg(corpus: Path, **kw):
     return from_dict({"data": {"path": str(corpus / "data" / "pairs"), "seeds_dir": str(corpus / "seeds"), **kw}})
@@ -41,9 +43,13 @@ def _all_docs():
 
 
 def test_doc_bucket_is_fixed():
-    assert doc_bucket("000_78bd94f09c977c23") == doc_bucket("000_78bd94f09c977c23")
-    shares = from_dict({}).data.split
-    assert split_of("x", shares) in ("train", "dev", "test")
+    # golden values: a change to the hash would silently move documents between splits
+    assert doc_bucket("000_78bd94f09c977c23") == pytest.approx(GOLDEN_BUCKET, abs=1e-12)
+    assert 0.0 <= doc_bucket("x") < 1.0
+    shares = from_dict({}).data.split  # test < 0.25 <= dev < 0.40 <= train
+    for doc in ("000_78bd94f09c977c23", "101_valdoria_voter_register", "x", "y"):
+        b = doc_bucket(doc)
+        assert split_of(doc, shares) == ("test" if b < 0.25 else "dev" if b < 0.40 else "train")
 
 
 def test_hash_changes_with_content(corpus_dir):

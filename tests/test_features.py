@@ -41,8 +41,15 @@ def test_similarity_is_claim_aware_and_non_negative():
 def test_lexicon_counts_near_claim_words():
     lex = CueLexicon(groups=("refutation", "negation"), window=3).fit(X)
     m = lex.transform(X)
-    assert m.shape == (3, 6)
+    assert m.shape == (3, 6)  # per group: log count, log count near a claim word, present
     assert m[1, 0] > 0 and m[0, 0] == 0  # "fabrication" is refutation
+    assert m[1, 2] == 1 and m[0, 2] == 0
+    far = pd.DataFrame({"claim": ["The dam has cracked"] * 2,
+                        "sentence": ["Officials called it a fabrication, days after the dam talks.",
+                                     "Officials called the dam report a fabrication."]})
+    near = lex.transform(far)
+    assert near[0, 0] > 0 and near[0, 1] == 0  # "fabrication" is 4+ words from "dam"
+    assert near[1, 1] > 0  # ... and within 3 words here
     with pytest.raises(ValueError, match="unknown lexicon group"):
         CueLexicon(groups=("nope",)).fit(X)
 

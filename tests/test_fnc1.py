@@ -51,9 +51,10 @@ def test_loader_joins_bodies_and_keeps_newlines(tmp_path, monkeypatch):
     c = load_corpus(fnc_cfg(write_fnc(tmp_path / "fnc")))
     rows = [r for s in ("train", "dev") for r in c.rows(s)]
     assert len(rows) <= len(STANCES) and c.splits["train"].features["label"].names == LABELS
+    # the story split may drop pairs that link dev and train, never a related pair inside a story
     by = {(r["claim"], r["stance"]): r for r in rows}
-    if ("Bank robbed at noon", "agree") in by:
-        assert "\n" in by[("Bank robbed at noon", "agree")]["sentence"]
+    assert ("Bank robbed at noon", "agree") in by
+    assert by[("Bank robbed at noon", "agree")]["sentence"] == BODIES["1"]  # newline kept
     for key in ("claim", "doc_id"):  # no headline and no body on both sides
         assert not {r[key] for r in c.rows("train")} & {r[key] for r in c.rows("dev")}
 
@@ -139,7 +140,7 @@ def test_fnc1_config_trains_exports_and_loads(tmp_path, monkeypatch, mlflow_stor
     p = load_predictor(tmp_path / "models" / "fnc1")
     assert p.labels == LABELS
     heads = ["The bridge story is true", "The mayor story is true"]
-    bodies = [BODY for BODY in (list((folder / "train_bodies.csv").read_text().split('"'))[1::2][:2])]
+    bodies = [BODIES["1"], BODIES["4"]]
     assert all(lab in LABELS for lab in p.predict(heads, bodies))
     assert p.predict_proba(heads, bodies).shape == (2, 4)
 

@@ -10,8 +10,8 @@ from training.models import CueRuleClassifier, build_baseline, build_classifier,
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    from conftest import make_corpus
-    c = make_corpus(tmp_path_factory.mktemp("m"), [d for d in __import__("conftest").FIXTURE_DOCS if d.startswith("1")])
+    from conftest import FIXTURE_DOCS, make_corpus
+    c = make_corpus(tmp_path_factory.mktemp("m"), [d for d in FIXTURE_DOCS if d.startswith("1")])
     cfg = {"data": {"path": str(c / "data" / "pairs"), "seeds_dir": str(c / "seeds")}}
     return cfg, load_corpus(from_dict(cfg)).frame("train")
 
@@ -118,3 +118,18 @@ def test_stacked_gets_the_dense_width_of_its_blocks():
 def test_stacked_label_scale_names_configured_labels():
     with pytest.raises(StanceError, match="label_scale.maybe: 'maybe' is not a configured label"):
         from_dict({"model": {"type": "stacked", "params": {"label_scale": {"maybe": 0.5}}}})
+
+
+def test_calibration_folds_keep_documents_together():
+    # regression: CalibratedClassifierCV's cv=3 split pairs of one document across folds
+    from training.models import fit_classifier
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = np.array(["assert", "deny", "warn"] * 20, dtype=object)
+    groups = np.repeat(np.arange(12), 5)
+    clf = fit_classifier(build_classifier(from_dict({})), X, y, groups)
+    assert isinstance(clf.cv, list) and len(clf.cv) == 3
+    for train, test in clf.cv:
+        assert not set(groups[train]) & set(groups[test])
+    with pytest.raises(StanceError, match="takes no sample weights"):
+        fit_classifier(build_classifier(from_dict({"model": {"type": "mlp"}})), X, y, sample_weight=np.ones(60))

@@ -10,22 +10,10 @@ from training.errors import StanceError
 from training.predict import load_predictor
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A model trained by the real CLI on the fixture corpus (no MLflow model logging)."""
-    from conftest import make_corpus, write_config
-    from training.cli import main
-    tmp = tmp_path_factory.mktemp("p")
-    corpus = make_corpus(tmp / "corpus")
-    cfg = write_config(tmp / "c.yaml", corpus, **{"evaluation.cv_folds": 0, "evaluation.bootstrap": 0,
-                                                  "tracking.log_model": False})
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    try:
-        assert main(["train", "--config", str(cfg), "--models-dir", str(tmp / "models")]) == 0
-    finally:
-        mp.undo()
-    return tmp / "models" / "fixture"
+@pytest.fixture
+def model_dir(trained):
+    """The session's trained model (conftest.trained)."""
+    return trained["model"]
 
 
 def test_contract(model_dir):

@@ -161,8 +161,9 @@ def cmd_tradeoff(args) -> int:
     from training.config import load_config
     cfg = load_config(args.config)
     chosen = (cfg.data.hard_weight, cfg.model.params.get("meaning_share", 0.6) if cfg.model.type == "stacked" else None)
-    weights = sorted(set(_floats(args.hard_weights, "--hard-weights")) | {chosen[0]})
-    shares = sorted(set(_floats(args.meaning_shares, "--meaning-shares")) | ({chosen[1]} if chosen[1] is not None else set()))
+    weights = sorted(set(tradeoff.parse_floats(args.hard_weights, "--hard-weights")) | {chosen[0]})
+    shares = sorted(set(tradeoff.parse_floats(args.meaning_shares, "--meaning-shares"))
+                    | ({chosen[1]} if chosen[1] is not None else set()))
     rule = tradeoff.rule_scores(cfg, log)
     rows = tradeoff.measure(cfg, weights, shares, log)
     cols = list(rows[0])
@@ -175,62 +176,24 @@ def cmd_tradeoff(args) -> int:
     return 0
 
 
-def _floats(text: str, flag: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise StanceError(f"{flag}: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
-    if not values or any(v < 0 for v in values):
-        raise StanceError(f"{flag}: expected non-negative numbers, got {text!r}")
-    return values
-
-
 # --- data ----------------------------------------------------------------------------------
 
 def cmd_data(args) -> int:
     from training.config import load_config
     from training.datasets import load_corpus
-    from training.datasets.jsonl import check_quotas, corpus_stats
+    from training.datasets.jsonl import agreement_table, check_quotas, corpus_stats, second_pass_agreement, stats_tables
     cfg = load_config(args.config)
     corpus = load_corpus(cfg)
     s = corpus_stats(corpus)
-    labels = corpus.labels
+    jsonl = cfg.data.format == "jsonl"
     print(f"corpus {corpus.source}: {s['pairs']} pairs, {s['documents']} documents, {s['claims']} claims; "
           f"all rows valid; hash {corpus.hash[:16]}")
-    print(f"\n{'split':8} {'docs':>5} {'pairs':>6} " + " ".join(f"{lab:>8}" for lab in labels)
-          + f" {'natural':>8} {'hard':>6}")
-    for split in ("train", "dev", "test", "all"):
-        if split == "all":
-            docs, n = s["documents"], s["pairs"]
-            counts = [s["label"][lab] for lab in labels]
-            hard = s["hard"]
-        else:
-            docs, n = s["split_docs"].get(split, 0), s["split"].get(split, 0)
-            counts = [s["label_by_split"].get((split, lab), 0) for lab in labels]
-            hard = s["hard_by_split"].get((split, True), 0)
-        print(f"{split:8} {docs:5} {n:6} " + " ".join(f"{c:8}" for c in counts) + f" {n - hard:8} {hard:6}")
-    if cfg.data.format == "jsonl":
-        print(f"\n{'label':10} {'pairs':>6} {'share':>6} {'natural':>8} {'hard':>5}   (hard: the cue-word rule "
-              f"gets it wrong; {s['hard'] / max(s['pairs'], 1):.1%} of all pairs)")
-        for lab in labels:
-            hard = s["hard_by_label"].get((lab, True), 0)
-            print(f"{lab:10} {s['label'][lab]:6} {s['label'][lab] / max(s['pairs'], 1):6.1%} "
-                  f"{s['label'][lab] - hard:8} {hard:5}")
-        print(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
-        for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
-            print(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
+    print(stats_tables(s, corpus.labels, by_label_and_domain=jsonl))
     second_pass = args.second_pass or cfg.data.second_pass
-    if second_pass and cfg.data.format == "jsonl":
-        from training.datasets.jsonl import second_pass_agreement
-        a = second_pass_agreement(s["rows"], Path(second_pass), labels)
-        print(f"\nblind second annotation ({second_pass}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
-              f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
-              f"{a['changed']} labels changed by a blind third vote"
-              + (f"; {a['not_covered']} pairs not yet labelled twice" if a["not_covered"] else ""))
-        print(f"{'first/second':14} " + " ".join(f"{lab:>8}" for lab in labels))
-        for x in labels:
-            print(f"{x:14} " + " ".join(f"{a['confusion'][(x, y)]:8}" for y in labels))
-    if args.quotas and cfg.data.format != "jsonl":
+    if second_pass and jsonl:
+        print(agreement_table(second_pass_agreement(s["rows"], Path(second_pass), corpus.labels), second_pass,
+                              corpus.labels))
+    if args.quotas and not jsonl:
         print(f"\nquotas: they describe the bundled jsonl corpus; skipped for format {cfg.data.format!r}")
     elif args.quotas:
         print("\nquotas:")
@@ -245,57 +208,9 @@ def cmd_data(args) -> int:
 
 # --- bench ---------------------------------------------------------------------------------
 
-def _timed(cmd: list[str], env=None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a child process."""
-    import resource
-    import subprocess
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise StanceError(f"bench: {' '.join(cmd)} failed: {proc.stderr.strip().splitlines()[-1:]}")
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def cmd_bench(args) -> int:
-    import statistics
-    py = sys.executable
-    rows = []
-    wall, rss = _timed([py, "-m", "training", "train", "--config", args.config])
-    rows.append(("make train (pipeline, env in place)", f"{wall:.1f} s", "<= 60 s", wall <= 60))
-    rows.append(("  peak memory of the train process", f"{rss:.0f} MB", "", None))
-    model = args.model
-    claim, sentence = "Putin and Trump spoke by phone last week", "Peskov said there was no such call."
-    snippet = (f"from training.predict import load_predictor; p = load_predictor({model!r}); "
-               f"p.predict([{claim!r}], [{sentence!r}])")
-    bare, cold = [], []
-    for _ in range(args.repeats):  # interleaved, so machine load hits both alike
-        bare.append(_timed([py, "-c", "import sklearn, joblib"])[0])
-        cold.append(_timed([py, "-c", snippet])[0])
-    # Process start-up times here vary by +-0.3 s from run to run: judge on the median of many
-    # interleaved runs, and show the minimum (the least disturbed run) beside it.
-    b, c = statistics.median(bare), statistics.median(cold)
-    rows.append((f"bare `import sklearn, joblib` (median of {len(bare)})", f"{b:.2f} s", "", None))
-    rows.append(("fresh process: load_predictor + 1 pair", f"{c:.2f} s", f"<= {1.5 * b:.2f} s", c <= 1.5 * b))
-    rows.append(("  ratio of medians", f"{c / b:.2f}x", "<= 1.50x", c <= 1.5 * b))
-    rows.append(("  ratio of minimums", f"{min(cold) / min(bare):.2f}x", "", None))
-    from training.predict import load_predictor
-    from training.config import load_config
-    from training.datasets import load_corpus
-    p = load_predictor(model)
-    corpus = load_corpus(load_config(args.config))
-    rows_all = [r for s in ("train", "dev", "test") for r in corpus.rows(s)]
-    sents = sorted({r["sentence"] for r in rows_all})
-    claim_texts = sorted({r["claim"] for r in rows_all})
-    # distinct (claim, sentence) pairs: every corpus sentence, each time toward another claim
-    claims = [claim_texts[(k * 7 + k // len(sents)) % len(claim_texts)] for k in range(args.pairs)]
-    sentences = [sents[k % len(sents)] for k in range(args.pairs)]
-    p.predict(claims[:100], sentences[:100])  # warm-up
-    t = time.perf_counter()
-    p.predict(claims, sentences)
-    rate = len(claims) / (time.perf_counter() - t)
-    rows.append((f"batch predict, {len(set(zip(claims, sentences))):,} distinct pairs", f"{rate:,.0f} pairs/s",
-                 ">= 5,000", rate >= 5000))
+    from training.bench import measure
+    rows = measure(args.config, args.model, args.repeats, args.pairs)
     print(f"\n{'measure':44} {'value':>14} {'target':>10}")
     for name, value, target, ok in rows:
         print(f"{name:44} {value:>14} {target:>10} {'' if ok is None else ('ok' if ok else 'MISSED')}")
@@ -322,54 +237,47 @@ def cmd_bench_fnc1(args) -> int:
 
 # --- entry point ---------------------------------------------------------------------------
 
+CONFIG = ("--config", {"default": "configs/default.yaml"})
+MODEL = ("--model", {"default": "models/stance"})
+MODELS_DIR = ("--models-dir", {"default": "models"})
+# command: (help, handler, arguments); each argument is (flag, argparse keywords)
+COMMANDS = {
+    "data": ("validate the corpus and print its statistics", cmd_data, [
+        CONFIG, ("--quotas", {"action": "store_true", "help": "also check the bundled corpus quotas (exit 1 if unmet)"}),
+        ("--second-pass", {"metavar": "JSONL", "help": "report agreement with this blind second annotation "
+                                                       "(default: data.second_pass)"})]),
+    "train": ("train, evaluate, log to MLflow and export models/<name>/", cmd_train, [
+        CONFIG, ("--experiment", {"help": "MLflow experiment (default: tracking.experiment from the config)"}),
+        MODELS_DIR]),
+    "sweep": ("train several configs as runs of one experiment; print a table", cmd_sweep, [
+        ("configs", {"nargs": "+"}), ("--experiment", {"default": "stance-sweep"}), MODELS_DIR]),
+    "predict": ("label (claim, sentence) pairs with an exported model", cmd_predict, [
+        MODEL, ("--claim", {}), ("--sentence", {}), ("--input", {"help": "JSONL with claim and sentence fields"}),
+        ("--output", {"help": "where to write JSONL predictions (default: stdout)"}),
+        ("--document", {"help": "a text file: split into sentences and label each toward --claim"})]),
+    "evaluate": ("score a model and the cue-word rule on a labelled JSONL set", cmd_evaluate, [
+        MODEL, ("--input", {"required": True, "help": "JSONL with claim, sentence and stance fields"}),
+        ("--output", {"help": "a directory: write evaluation.json and confusion PNGs there"})]),
+    "tradeoff": ("retrain with other hard-pair weights / meaning shares; table, CSV and plot", cmd_tradeoff, [
+        CONFIG, ("--hard-weights", {"default": "0,0.1,0.25,0.5,1,2"}),
+        ("--meaning-shares", {"default": "0,0.2,0.4,0.6,0.8,1"}),
+        ("--output", {"default": "reports/tradeoff", "help": "directory for tradeoff.csv, .json and .png"})]),
+    "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
+        CONFIG, MODEL, ("--pairs", {"type": int, "default": 20000}), ("--repeats", {"type": int, "default": 11})]),
+    "bench-fnc1": ("train and evaluate on FNC-1; print the table beside the anchors", cmd_bench_fnc1, [
+        ("--config", {"default": "configs/fnc1.yaml"}), MODELS_DIR,
+        ("--no-cache", {"action": "store_true", "help": "drop the feature cache first (cold timing)"})]),
+}
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training", description="Stance classification toward claims.")
     sub = ap.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("data", help="validate the corpus and print its statistics")
-    p.add_argument("--config", default="configs/default.yaml")
-    p.add_argument("--quotas", action="store_true", help="also check the bundled corpus quotas (exit 1 if unmet)")
-    p.add_argument("--second-pass", metavar="JSONL", help="report agreement with this blind second annotation (default: data.second_pass)")
-    p.set_defaults(func=cmd_data)
-    p = sub.add_parser("train", help="train, evaluate, log to MLflow and export models/<name>/")
-    p.add_argument("--config", default="configs/default.yaml")
-    p.add_argument("--experiment", help="MLflow experiment (default: tracking.experiment from the config)")
-    p.add_argument("--models-dir", default="models")
-    p.set_defaults(func=cmd_train)
-    p = sub.add_parser("sweep", help="train several configs as runs of one experiment; print a table")
-    p.add_argument("configs", nargs="+")
-    p.add_argument("--experiment", default="stance-sweep")
-    p.add_argument("--models-dir", default="models")
-    p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("predict", help="label (claim, sentence) pairs with an exported model")
-    p.add_argument("--model", default="models/stance")
-    p.add_argument("--claim")
-    p.add_argument("--sentence")
-    p.add_argument("--input", help="JSONL with claim and sentence fields")
-    p.add_argument("--output", help="where to write JSONL predictions (default: stdout)")
-    p.add_argument("--document", help="a text file: split into sentences and label each toward --claim")
-    p.set_defaults(func=cmd_predict)
-    p = sub.add_parser("evaluate", help="score a model and the cue-word rule on a labelled JSONL set")
-    p.add_argument("--model", default="models/stance")
-    p.add_argument("--input", required=True, help="JSONL with claim, sentence and stance fields")
-    p.add_argument("--output", help="a directory: write evaluation.json and confusion PNGs there")
-    p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("tradeoff", help="retrain with other hard-pair weights / meaning shares; table, CSV and plot")
-    p.add_argument("--config", default="configs/default.yaml")
-    p.add_argument("--hard-weights", default="0,0.1,0.25,0.5,1,2")
-    p.add_argument("--meaning-shares", default="0,0.2,0.4,0.6,0.8,1")
-    p.add_argument("--output", default="reports/tradeoff", help="directory for tradeoff.csv, .json and .png")
-    p.set_defaults(func=cmd_tradeoff)
-    p = sub.add_parser("bench", help="time make train, cold-start predict and batch throughput")
-    p.add_argument("--config", default="configs/default.yaml")
-    p.add_argument("--model", default="models/stance")
-    p.add_argument("--pairs", type=int, default=20000)
-    p.add_argument("--repeats", type=int, default=11)
-    p.set_defaults(func=cmd_bench)
-    p = sub.add_parser("bench-fnc1", help="train and evaluate on FNC-1; print the table beside the anchors")
-    p.add_argument("--config", default="configs/fnc1.yaml")
-    p.add_argument("--models-dir", default="models")
-    p.add_argument("--no-cache", action="store_true", help="drop the feature cache first (cold timing)")
-    p.set_defaults(func=cmd_bench_fnc1)
+    for name, (text, func, arguments) in COMMANDS.items():
+        p = sub.add_parser(name, help=text)
+        for flag, kwargs in arguments:
+            p.add_argument(flag, **kwargs)
+        p.set_defaults(func=func)
     return ap
 
 

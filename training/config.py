@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +17,11 @@ from pathlib import Path
 import yaml
 
 from training.errors import StanceError
-
 from training.names import (BASELINES, CUE_RULE_OUTCOMES, DATA_FORMATS, DEFAULT_CUE_RULE_LABELS,  # noqa: F401
                             LEXICON_GROUPS, MODEL_TYPES)
+from training.typed_yaml import build, field_names, field_rules, flatten, line_map, plain  # noqa: F401
 
-
-def _f(default, **rules):
-    """A field with validation rules: min, max, choices (checked after type conversion)."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=rules)
-    return field(default=default, metadata=rules)
+_f = field_rules
 
 
 @dataclass
@@ -155,121 +149,8 @@ class Config:
         return f"{self.source}:{line}: {key}" if line else f"{self.source}: {key}"
 
     def to_dict(self) -> dict:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)
                 if not f.metadata.get("internal")}
-
-
-def _plain(value):
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def flatten(d: dict, prefix: str = "") -> dict:
-    """{'a': {'b': 1}} -> {'a.b': 1}; used for MLflow params."""
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def _line_map(node, prefix="", out=None) -> dict:
-    """Dotted key -> 1-based line, from the YAML node tree (for error messages)."""
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = f"{prefix}{k.value}"
-            out[key] = k.start_mark.line + 1
-            _line_map(v, key + ".", out)
-    return out
-
-
-def _convert(value, tp, key, rules, where):
-    """Check and convert one value to the annotated type; raise StanceError naming the key."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _convert(value, next(a for a in args if a is not type(None)), key, rules, where)
-    bad = f"{where(key)}: expected {_type_name(tp)}, got {value!r}"
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise StanceError(bad)
-    elif tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise StanceError(bad)
-    elif tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise StanceError(bad)
-        value = float(value)
-    elif tp is str:
-        if not isinstance(value, str) or not value.strip():
-            raise StanceError(bad)
-    elif origin is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != len(args) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-            raise StanceError(f"{where(key)}: expected {len(args)} positive integers like [1, 2], got {value!r}")
-        if list(value) != sorted(value):
-            raise StanceError(f"{where(key)}: the range must go from low to high, got {value!r}")
-        value = tuple(value)
-    elif origin is list:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise StanceError(f"{where(key)}: expected a list of non-empty strings, got {value!r}")
-        if "choices" in rules:
-            for v in value:
-                if v not in rules["choices"]:
-                    raise StanceError(f"{where(key)}: unknown value {v!r}; valid: {', '.join(rules['choices'])}")
-        if len(set(value)) != len(value):
-            raise StanceError(f"{where(key)}: repeated values in {value!r}")
-        return list(value)
-    elif tp is dict:
-        if not isinstance(value, dict):
-            raise StanceError(f"{where(key)}: expected a mapping, got {value!r}")
-        return dict(value)
-    if "choices" in rules and value not in rules["choices"]:
-        raise StanceError(f"{where(key)}: unknown value {value!r}; valid: {', '.join(rules['choices'])}")
-    if "min" in rules and value < rules["min"]:
-        raise StanceError(f"{where(key)}: {value!r} is below the minimum {rules['min']}")
-    if "max" in rules and value > rules["max"]:
-        raise StanceError(f"{where(key)}: {value!r} is above the maximum {rules['max']}")
-    return value
-
-
-def _type_name(tp) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a non-empty string"}.get(tp, str(tp))
-
-
-def _names(cls) -> str:
-    return ", ".join(f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal"))
-
-
-def _build(cls, raw: dict, prefix: str, where, base=None):
-    """Start from the default instance (so per-block defaults such as char n-grams hold)
-    and override what the YAML sets, converting and checking each value."""
-    base = cls() if base is None else base
-    valid = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for k, v in raw.items():
-        if k not in valid:
-            raise StanceError(f"{where(prefix + str(k))}: unknown key {k!r}; valid keys here: {_names(cls)}")
-        if dataclasses.is_dataclass(hints[k]):
-            if not isinstance(v, dict):
-                raise StanceError(f"{where(prefix + k)}: expected a mapping of {_names(hints[k])}, got {v!r}")
-            kwargs[k] = _build(hints[k], v, prefix + k + ".", where, getattr(base, k))
-        else:
-            kwargs[k] = _convert(v, hints[k], prefix + k, valid[k].metadata, where)
-    return dataclasses.replace(base, **kwargs)
 
 
 def from_dict(raw: dict, source: str = "<dict>", lines: dict | None = None) -> Config:
@@ -280,8 +161,8 @@ def from_dict(raw: dict, source: str = "<dict>", lines: dict | None = None) -> C
         return f"{source}:{line}: {key}" if line else f"{source}: {key}"
 
     if not isinstance(raw, dict):
-        raise StanceError(f"{source}: a config is a YAML mapping of {_names(Config)}; got {type(raw).__name__}")
-    cfg = _build(Config, raw, "", where)
+        raise StanceError(f"{source}: a config is a YAML mapping of {field_names(Config)}; got {type(raw).__name__}")
+    cfg = build(Config, raw, "", where)
     cfg.source, cfg.lines = source, lines
     _check_semantics(cfg)
     return cfg
@@ -359,4 +240,4 @@ def load_config(path: str | os.PathLike) -> Config:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise StanceError(f"{p}{line}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
-    return from_dict(raw if raw is not None else {}, source=str(p), lines=_line_map(node))
+    return from_dict(raw if raw is not None else {}, source=str(p), lines=line_map(node))

@@ -1,5 +1,5 @@
-"""Metrics and their names, grouped cross-validation, bootstrap intervals and the report files
-(confusion matrix CSV/PNG, per-class scores CSV/PNG, misclassified pairs)."""
+"""Metrics and their names, bootstrap intervals and the report files (confusion matrix CSV/PNG,
+per-class scores CSV/PNG, misclassified pairs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import GroupKFold
 
 
-def scores(y_true, y_pred, labels, fnc: bool = False) -> dict:
+def scores(y_true, y_pred, labels) -> dict:
     """Accuracy, macro-F1, per-class P/R/F1/support, confusion over the configured labels.
 
     Macro-F1 averages over the labels present in the gold (all of them on a corpus split):
@@ -31,10 +29,6 @@ def scores(y_true, y_pred, labels, fnc: bool = False) -> dict:
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "n": len(y_true),
     }
-    if fnc:  # FNC-1's own score: training.datasets.fnc1
-        from training.datasets.fnc1 import TEST_UNRELATED_SHARE, fnc_score
-        out["fnc_score"] = fnc_score(y_true, y_pred)
-        out["fnc_score_test_mix"] = fnc_score(y_true, y_pred, unrelated_share=TEST_UNRELATED_SHARE)
     return out
 
 
@@ -65,25 +59,6 @@ def bootstrap_macro_f1(y_true, y_pred, groups, labels, n: int, seed: int) -> tup
         vals.append(_macro_f1_fast(t[take], p[take], len(labels)))
     lo, hi = np.percentile(vals, [2.5, 97.5])
     return float(lo), float(hi)
-
-
-def grouped_cv(pipeline, X, y, groups, labels, folds: int, progress=None, sample_weight=None) -> dict:
-    """Macro-F1 mean and spread over GroupKFold on the training split (by document).
-    `sample_weight` (e.g. the hard-pair weight) applies to the fitting folds only."""
-    n_groups = len(set(groups))
-    folds = min(folds, n_groups)
-    if folds < 2:
-        return {}
-    vals = []
-    y = np.asarray(y, dtype=object)
-    for i, (tr, va) in enumerate(GroupKFold(n_splits=folds).split(X, y, groups)):
-        fit_params = {} if sample_weight is None else {"clf__sample_weight": sample_weight[tr]}
-        model = clone(pipeline).fit(X.iloc[tr], y[tr], **fit_params)
-        vals.append(f1_score(y[va], model.predict(X.iloc[va]), labels=labels, average="macro", zero_division=0))
-        if progress:
-            progress(f"cross-validation fold {i + 1}/{folds}: macro-F1 {vals[-1]:.3f}")
-    return {key("cv", "macro_f1_mean"): float(np.mean(vals)), key("cv", "macro_f1_std"): float(np.std(vals)),
-            key("cv", "folds"): folds}
 
 
 def write_reports(out: Path, split: str, result: dict, labels: list[str], rows: list[dict], y_pred, proba) -> list[Path]:

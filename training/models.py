@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inspect import signature
 from numbers import Integral
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 from sklearn.naive_bayes import ComplementNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -123,6 +125,24 @@ def _check_special(cfg: Config, kind: str, params: dict, dense_k) -> None:
                 if k not in valid:
                     raise StanceError(f"{where(key + '.' + str(k))}: unknown HistGradientBoosting parameter {k!r}; "
                                       f"valid: {', '.join(sorted(valid))}")
+
+
+def fit_classifier(clf, X, y, groups=None, sample_weight=None):
+    """Fit with what the classifier can use: document groups for its inner folds (`groups` for
+    stacked and two_stage; grouped calibration folds for a CalibratedClassifierCV, so a document
+    never calibrates its own scores) and sample weights."""
+    params = signature(clf.fit).parameters
+    kwargs = {}
+    if groups is not None and "groups" in params:
+        kwargs["groups"] = groups
+    elif groups is not None and isinstance(clf, CalibratedClassifierCV) and len(set(groups)) >= 3:
+        clf.set_params(cv=list(GroupKFold(3).split(X, y, groups)))
+    if sample_weight is not None:
+        if "sample_weight" not in params:
+            raise StanceError(f"data.hard_weight: {type(clf).__name__} takes no sample weights; "
+                              f"set data.hard_weight: 1.0 or choose another model.type")
+        kwargs["sample_weight"] = sample_weight
+    return clf.fit(X, y, **kwargs)
 
 
 def build_pipeline(cfg: Config, memory=None) -> Pipeline:

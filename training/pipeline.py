@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from inspect import signature
 from pathlib import Path
 
 import numpy as np
 
 from training import evaluate, export, external, tracking
-from training.datasets import load_corpus
+from training.datasets import fnc1, load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
-from training.models import build_baseline, build_classifier, build_pipeline
+from training.models import build_baseline, build_classifier, build_pipeline, fit_classifier
 
 SPLITS = ("train", "dev", "test")
 
@@ -72,16 +71,8 @@ def fit(cfg, corpus_hash: str, frames: dict, log):
     feats, mats, cache_hit = fit_transform_splits(cfg, corpus_hash, frames, y_train, log=log)
     t_features = time.perf_counter() - t
     t = time.perf_counter()
-    clf = build_classifier(cfg)
-    params = signature(clf.fit).parameters
-    fit_params = {"groups": frames["train"]["group"].to_numpy()} if "groups" in params else {}
-    weights = train_weights(cfg, frames["train"])
-    if weights is not None:
-        if "sample_weight" not in params:
-            raise StanceError(f"{cfg.where('data.hard_weight')}: {cfg.model.type} takes no sample weights; "
-                              f"set data.hard_weight: 1.0 or choose another model.type")
-        fit_params["sample_weight"] = weights
-    clf.fit(mats["train"], y_train, **fit_params)
+    clf = fit_classifier(build_classifier(cfg), mats["train"], y_train, frames["train"]["group"].to_numpy(),
+                         train_weights(cfg, frames["train"]))
     t_fit = time.perf_counter() - t
     log(f"fitted {cfg.model.type} in {t_fit:.1f}s")
     metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": len(y_train),
@@ -110,7 +101,9 @@ def score_into(metrics: dict, prefix: str, y_true, y_pred, labels, hard=None, fn
     `external_emergent_dev`, ...), with its natural and hard slices when `hard` marks some
     pairs. The one scoring function for the model, the baselines and the external sets."""
     y_true, y_pred = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
-    res = evaluate.scores(y_true, y_pred, labels, fnc=fnc)
+    res = evaluate.scores(y_true, y_pred, labels)
+    if fnc:  # FNC-1's own score, kept with the dataset it belongs to
+        res.update(fnc1.scores(y_true, y_pred))
     metrics.update(evaluate.flat_metrics(prefix, res))
     if hard is not None and hard.any():
         for name, mask in (("hard", hard), ("natural", ~hard)):
@@ -162,10 +155,7 @@ def resample(cfg, frames, preds, labels, metrics, log) -> None:
     """Grouped cross-validation on train and a document bootstrap of the main split."""
     if cfg.evaluation.cv_folds:
         t = time.perf_counter()
-        y = frames["train"]["stance"].to_numpy(dtype=object)
-        metrics.update(evaluate.grouped_cv(build_pipeline(cfg), frames["train"], y, frames["train"]["group"].tolist(),
-                                           labels, cfg.evaluation.cv_folds, progress=log,
-                                           sample_weight=train_weights(cfg, frames["train"])))
+        metrics.update(grouped_cv(cfg, frames["train"], labels, log))
         metrics["cv_seconds"] = time.perf_counter() - t
     main = "test" if len(frames["test"]) else "dev"
     if cfg.evaluation.bootstrap:
@@ -173,6 +163,28 @@ def resample(cfg, frames, preds, labels, metrics, log) -> None:
                                              frames[main]["group"].tolist(), labels, cfg.evaluation.bootstrap, cfg.seed)
         metrics[evaluate.key(main, "macro_f1_ci_low")], metrics[evaluate.key(main, "macro_f1_ci_high")] = lo, hi
         log(f"{main} macro-F1 95% interval (document bootstrap): [{lo:.3f}, {hi:.3f}]")
+
+
+def grouped_cv(cfg, frame, labels, log) -> dict:
+    """Macro-F1 mean and spread over GroupKFold on the training split (by document), each fold
+    fitted as the run itself is (hard-pair weights, grouped inner folds)."""
+    from sklearn.base import clone
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import GroupKFold
+    groups, y = frame["group"].to_numpy(), frame["stance"].to_numpy(dtype=object)
+    weights = train_weights(cfg, frame)
+    folds = min(cfg.evaluation.cv_folds, len(set(groups)))
+    if folds < 2:
+        return {}
+    vals = []
+    for i, (tr, va) in enumerate(GroupKFold(n_splits=folds).split(frame, y, groups)):
+        model = clone(build_pipeline(cfg))
+        X = model[:-1].fit_transform(frame.iloc[tr], y[tr])
+        fit_classifier(model[-1], X, y[tr], groups[tr], None if weights is None else weights[tr])
+        vals.append(f1_score(y[va], model.predict(frame.iloc[va]), labels=labels, average="macro", zero_division=0))
+        log(f"cross-validation fold {i + 1}/{folds}: macro-F1 {vals[-1]:.3f}")
+    return {evaluate.key("cv", "macro_f1_mean"): float(np.mean(vals)),
+            evaluate.key("cv", "macro_f1_std"): float(np.std(vals)), evaluate.key("cv", "folds"): folds}
 
 
 def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model, provenance, log) -> None:

@@ -41,14 +41,9 @@ class StackedClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, dense_columns=1, meaning_share=0.6, C=1.0, cv=5, max_iter=100, learning_rate=0.2,
                  label_scale=None, random_state=0):
-        self.dense_columns = dense_columns
-        self.meaning_share = meaning_share
-        self.C = C
-        self.cv = cv
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.label_scale = label_scale
-        self.random_state = random_state
+        self.dense_columns, self.meaning_share, self.label_scale = dense_columns, meaning_share, label_scale
+        self.C, self.cv, self.random_state = C, cv, random_state
+        self.max_iter, self.learning_rate = max_iter, learning_rate
 
     def _linear(self):
         return LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state)

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from training import external as ext_sets
+from training.errors import StanceError
 from training.evaluate import external, key
 from training.datasets import load_corpus
 from training.features import fit_transform_splits
-from training.models import build_classifier
+from training.models import build_classifier, fit_classifier
 from training.pipeline import hard_mask, score_into, train_weights
 
 SLICES = ("test_natural", "test_hard", "dev_natural", "dev_hard")
@@ -36,11 +37,9 @@ def measure(cfg, hard_weights, meaning_shares, log) -> list[dict]:
     rows = []
     for hw in hard_weights:
         cfg.data.hard_weight = float(hw)
-        clf = build_classifier(cfg)
         t = time.perf_counter()
-        weights = train_weights(cfg, frames["train"])
-        fit = {"groups": frames["train"]["group"].to_numpy()} if cfg.model.type in ("stacked", "two_stage") else {}
-        clf.fit(mats["train"], y["train"], **fit, **({"sample_weight": weights} if weights is not None else {}))
+        clf = fit_classifier(build_classifier(cfg), mats["train"], y["train"], frames["train"]["group"].to_numpy(),
+                             train_weights(cfg, frames["train"]))
         log(f"hard weight {hw:g}: fitted in {time.perf_counter() - t:.1f}s")
         for share in (meaning_shares if cfg.model.type == "stacked" else [None]):
             if share is not None:
@@ -115,3 +114,13 @@ def rule_scores(cfg, log) -> dict:
     for name, e in ext_sets.load_configured(cfg, log).items():
         out[external(name)] = score_into({}, "x", e.y, rule.predict(e.frame), corpus.labels)["macro_f1"]
     return out
+
+
+def parse_floats(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise StanceError(f"{flag}: expected comma-separated numbers like 0,0.5,1, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise StanceError(f"{flag}: expected non-negative numbers, got {text!r}")
+    return values

@@ -216,3 +216,42 @@ def check_quotas(stats: dict, seeds_dir: Path) -> list[tuple[str, bool, str]]:
             bad_len.append(f"{d} ({k})")
     checks.append(("documents of 10-30 sentences", not bad_len, "all" if not bad_len else ", ".join(bad_len[:5])))
     return checks
+
+
+# --- the tables `make data` prints -----------------------------------------------------------
+
+def stats_tables(s: dict, labels: list[str], by_label_and_domain: bool = True) -> str:
+    """Pairs by split and label with the natural and hard slices; by label; by domain."""
+    out = [f"\n{'split':8} {'docs':>5} {'pairs':>6} " + " ".join(f"{lab:>8}" for lab in labels)
+           + f" {'natural':>8} {'hard':>6}"]
+    for split in ("train", "dev", "test", "all"):
+        if split == "all":
+            docs, n, hard = s["documents"], s["pairs"], s["hard"]
+            counts = [s["label"][lab] for lab in labels]
+        else:
+            docs, n = s["split_docs"].get(split, 0), s["split"].get(split, 0)
+            counts = [s["label_by_split"].get((split, lab), 0) for lab in labels]
+            hard = s["hard_by_split"].get((split, True), 0)
+        out.append(f"{split:8} {docs:5} {n:6} " + " ".join(f"{c:8}" for c in counts) + f" {n - hard:8} {hard:6}")
+    if by_label_and_domain:
+        out.append(f"\n{'label':10} {'pairs':>6} {'share':>6} {'natural':>8} {'hard':>5}   (hard: the cue-word rule "
+                   f"gets it wrong; {s['hard'] / max(s['pairs'], 1):.1%} of all pairs)")
+        for lab in labels:
+            hard = s["hard_by_label"].get((lab, True), 0)
+            out.append(f"{lab:10} {s['label'][lab]:6} {s['label'][lab] / max(s['pairs'], 1):6.1%} "
+                       f"{s['label'][lab] - hard:8} {hard:5}")
+        out.append(f"\n{'domain':24} {'docs':>5} {'pairs':>6}")
+        for dom, n in sorted(s["domain"].items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append(f"{dom:24} {s['domain_docs'][dom]:5} {n:6}")
+    return "\n".join(out)
+
+
+def agreement_table(a: dict, path, labels: list[str]) -> str:
+    """The second-pass agreement line and the first/second confusion table."""
+    out = [f"\nblind second annotation ({path}): {a['agree']}/{a['pairs']} agree = {a['observed']:.2%}, "
+           f"Cohen's kappa {a['kappa']:.3f}, {a['unsure']} marked unsure; "
+           f"{a['changed']} labels changed by a blind third vote"
+           + (f"; {a['not_covered']} pairs not yet labelled twice" if a["not_covered"] else ""),
+           f"{'first/second':14} " + " ".join(f"{lab:>8}" for lab in labels)]
+    out += [f"{x:14} " + " ".join(f"{a['confusion'][(x, y)]:8}" for y in labels) for x in labels]
+    return "\n".join(out)

@@ -1,0 +1,73 @@
+"""The stages in README "Architecture" and what each may import: checked on the source, so a
+new import that breaks the one-way flow fails here, not in review."""
+
+import ast
+
+from conftest import ROOT
+
+# module -> the training modules it may import (its own subpackage's modules always allowed)
+ALLOWED = {
+    "errors": set(), "names": set(), "text": set(), "evaluate": set(), "stacking": set(),
+    "typed_yaml": {"errors"},
+    "config": {"errors", "names", "typed_yaml"},
+    "predict": {"errors"},
+    "datasets": {"config", "errors", "text", "evaluate"},
+    # features may name training.models only to re-export DenseTopK for old pickles
+    "features": {"config", "text", "models"},
+    "models": {"config", "errors", "features", "names", "stacking"},
+    "external": {"datasets", "errors", "evaluate", "models"},
+    "tracking": {"config"},
+    "export": {"predict"},
+    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "tracking"},
+    "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
+    "bench": {"config", "datasets", "errors", "predict"},
+    "cli": {"bench", "config", "datasets", "errors", "evaluate", "external", "pipeline", "predict", "text", "tradeoff"},
+    "__main__": {"cli"},
+}
+
+
+def stage(path):
+    rel = path.relative_to(ROOT / "training")
+    return rel.parts[0].removesuffix(".py")
+
+
+def imported(path):
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("training."):
+            out.add(node.module.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.module == "training":
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("training.")}
+    return out
+
+
+def test_every_module_imports_only_what_its_stage_may():
+    bad = {}
+    for path in sorted((ROOT / "training").rglob("*.py")):
+        if path.name == "__init__.py" and path.parent.name == "training":
+            continue
+        s = stage(path)
+        extra = imported(path) - ALLOWED[s] - {s}
+        if extra:
+            bad[str(path.relative_to(ROOT))] = sorted(extra)
+    assert not bad, bad
+
+
+def test_every_stage_is_listed_and_the_cli_imports_no_sklearn():
+    stages = {stage(p) for p in (ROOT / "training").rglob("*.py")} - {"__init__"}
+    assert stages == set(ALLOWED)
+    assert "sklearn" not in (ROOT / "training" / "cli.py").read_text(encoding="utf-8")
+
+
+def test_modules_and_functions_stay_short():
+    long = []
+    for path in (ROOT / "training").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 300:
+            long.append(f"{path.name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.name}:{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not long, long
