@@ -131,5 +131,6 @@ def test_calibration_folds_keep_documents_together():
     assert isinstance(clf.cv, list) and len(clf.cv) == 3
     for train, test in clf.cv:
         assert not set(groups[train]) & set(groups[test])
-    with pytest.raises(StanceError, match="takes no sample weights"):
-        fit_classifier(build_classifier(from_dict({"model": {"type": "mlp"}})), X, y, sample_weight=np.ones(60))
+    from training.models import TwoStageClassifier
+    with pytest.raises(StanceError, match="TwoStageClassifier takes no sample weights"):
+        fit_classifier(TwoStageClassifier(negative_label="warn"), X, y, sample_weight=np.ones(60))
