@@ -11,7 +11,7 @@ ALLOWED = {
     "typed_yaml": {"errors"},
     "config": {"errors", "names", "typed_yaml"},
     "predict": {"errors"},
-    "datasets": {"config", "errors", "text", "evaluate"},
+    "datasets": {"config", "errors", "names", "text", "evaluate"},
     # features may name training.models only to re-export DenseTopK for old pickles
     "features": {"config", "text", "models"},
     "models": {"config", "errors", "features", "names", "stacking"},

@@ -18,7 +18,7 @@ import yaml
 
 from training.errors import StanceError
 from training.names import (BASELINES, CUE_RULE_OUTCOMES, DATA_FORMATS, DEFAULT_CUE_RULE_LABELS,  # noqa: F401
-                            LEXICON_GROUPS, MODEL_TYPES)
+                            FNC_UNRELATED, LEXICON_GROUPS, MODEL_TYPES)
 from training.typed_yaml import build, field_names, field_rules, flatten, line_map, plain  # noqa: F401
 
 _f = field_rules
@@ -195,8 +195,9 @@ def _check_semantics(cfg: Config) -> None:
         if not str(name).replace("_", "").replace("-", "").isalnum():
             raise StanceError(f"{cfg.where('evaluation.external.' + str(name))}: the name {name!r} may hold only "
                               f"letters, digits, '-' and '_' (it becomes part of metric names)")
-    if cfg.evaluation.fnc_score and "unrelated" not in labels:
-        raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an 'unrelated' label; labels are {', '.join(labels)}")
+    if cfg.evaluation.fnc_score and FNC_UNRELATED not in labels:
+        raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an {FNC_UNRELATED!r} label; "
+                          f"labels are {', '.join(labels)}")
     f = cfg.features
     if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled,
                 f.frames.enabled, f.article.enabled]):
@@ -206,7 +207,7 @@ def _check_semantics(cfg: Config) -> None:
         if not f.article.enabled or sparse:
             raise StanceError(f"{cfg.where('model.type')}: two_stage needs the dense article block alone: set "
                               f"features.article.enabled: true" + (f" and disable {', '.join(sparse)}" if sparse else ""))
-        neg = cfg.model.params.get("negative_label", "unrelated")
+        neg = cfg.model.params.get("negative_label", FNC_UNRELATED)
         if neg not in labels:
             raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
                               f"valid: {', '.join(labels)}")

@@ -20,7 +20,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from training.config import Config
-from training.names import DEFAULT_CUE_RULE_LABELS
+from training.names import DEFAULT_CUE_RULE_LABELS, FNC_UNRELATED
 from training.errors import StanceError
 from training.features import RULE_DENY, RULE_WARN, _pairs, build_features, dense_width
 from training.stacking import StackedClassifier
@@ -204,19 +204,16 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         "stage1_params": [dict, None],
         "stage2_params": [dict, None],
         "objective": [StrOptions({"macro_f1", "macro_f1+accuracy"})],
+        "gains": [tuple, list],
     }
     WEIGHTS = (1.0, 1.25, 1.5, 1.75, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
     THRESHOLDS = tuple(np.round(np.arange(0.10, 0.71, 0.05), 2))
 
-    def __init__(self, negative_label="unrelated", stage1_columns=28, cv=5, random_state=0,
-                 stage1_params=None, stage2_params=None, objective="macro_f1"):
-        self.objective = objective
-        self.negative_label = negative_label
-        self.stage1_columns = stage1_columns
-        self.cv = cv
-        self.random_state = random_state
-        self.stage1_params = stage1_params
-        self.stage2_params = stage2_params
+    def __init__(self, negative_label=FNC_UNRELATED, stage1_columns=28, cv=5, random_state=0,
+                 stage1_params=None, stage2_params=None, objective="macro_f1", gains=(0.25, 0.75)):
+        self.objective, self.negative_label, self.stage1_columns = objective, negative_label, stage1_columns
+        self.cv, self.random_state, self.gains = cv, random_state, gains
+        self.stage1_params, self.stage2_params = stage1_params, stage2_params
 
     def _models(self):
         p1 = {"max_iter": 100, "learning_rate": 0.1, "max_depth": 3, "min_samples_leaf": 100, **(self.stage1_params or {})}
@@ -270,8 +267,10 @@ class TwoStageClassifier(ClassifierMixin, BaseEstimator):
         self.weights_ = w
         acc2 = score(w)[1]
         neg = ~pos
-        # threshold maximising the expected FNC-style score of the decision on OOF data
-        gains = [np.sum(np.where(neg, 0.25 * (oof1 < t), (oof1 >= t) * (0.25 + 0.75 * acc2))) for t in self.THRESHOLDS]
+        # threshold maximising the expected score of the decision on OOF data: `gains` are what a
+        # right negative-vs-rest call and a right label earn (the FNC-1 score's 0.25 and 0.75 by default)
+        g_neg, g_label = self.gains
+        gains = [np.sum(np.where(neg, g_neg * (oof1 < t), (oof1 >= t) * (g_neg + g_label * acc2))) for t in self.THRESHOLDS]
         self.threshold_ = float(self.THRESHOLDS[int(np.argmax(gains))])
         return self
 

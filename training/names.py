@@ -9,6 +9,9 @@ MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_s
 BASELINES = ("majority", "cue_rule")
 LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
 DATA_FORMATS = ("jsonl", "fnc1")
+# FNC-1's label for a headline and body about different stories: the FNC-1 score and the
+# two-stage model's first stage are built around it.
+FNC_UNRELATED = "unrelated"
 # The cue-word rule's three outcomes (training.features.RULE_WARN / RULE_DENY, else "other").
 CUE_RULE_OUTCOMES = ("warn", "deny", "other")
 # ... and the configured label each outcome stands for by default (evaluation.cue_rule_labels).

@@ -15,6 +15,7 @@ import numpy as np
 from training.config import Config
 from training.datasets import Corpus, _datasets, content_hash, to_splits
 from training.errors import StanceError
+from training.names import FNC_UNRELATED
 
 
 FNC_FILES = {"train": ("train_bodies.csv", "train_stances.csv"),
@@ -60,7 +61,7 @@ def _read_fnc(folder: Path, which: str, labels: list[str]) -> list[dict]:
     return rows
 
 
-def story_split(rows: list[dict], dev_share: float, unrelated: str = "unrelated") -> dict:
+def story_split(rows: list[dict], dev_share: float, unrelated: str = FNC_UNRELATED) -> dict:
     """Hold out whole stories: headlines and bodies joined by related pairs form connected
     components; components join dev in a stable hash order until the pairs with BOTH ends in
     dev reach `dev_share` of all pairs. Pairs that would link a dev story with a train story
@@ -123,7 +124,7 @@ def load(cfg: Config) -> Corpus:
 TEST_UNRELATED_SHARE = 18349 / 25413
 
 
-def fnc_score(y_true, y_pred, unrelated: str = "unrelated", unrelated_share: float | None = None) -> float:
+def fnc_score(y_true, y_pred, unrelated: str = FNC_UNRELATED, unrelated_share: float | None = None) -> float:
     """Official FNC-1 score as a percentage of the best possible: 0.25 for getting
     related-vs-unrelated right, a further 0.75 for the exact label of a related pair.
     With `unrelated_share`, pairs are reweighted so that unrelated ones make up that share."""
