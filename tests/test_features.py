@@ -59,6 +59,11 @@ def test_dedup_tfidf_equals_plain_on_distinct_texts():
     d = DedupTfidf().fit(texts)
     assert d.transform(texts).shape == (3, 4)
     assert np.allclose(d.transform(texts)[0].toarray(), d.transform(texts)[2].toarray())
+    # document frequency over distinct texts: the same vectors as a plain vectorizer fitted on them
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    plain = TfidfVectorizer().fit(["alpha beta gamma", "beta gamma delta"])
+    assert np.allclose(d.transform(texts).toarray(), plain.transform(texts).toarray())
+    assert not np.allclose(d.transform(texts).toarray(), TfidfVectorizer().fit(texts).transform(texts).toarray())
 
 
 def test_feature_step_returns_one_row_per_pair_for_a_dataframe():
