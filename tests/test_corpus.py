@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 from training.config import load_config
 from training.datasets import load_corpus
-from training.datasets.jsonl import QUOTAS, check_quotas, corpus_stats, second_pass_agreement
+from training.datasets.jsonl import check_quotas, corpus_stats, second_pass_agreement
 from training.evaluate import scores
 from training.models import CueRuleClassifier
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from training.evaluate import bootstrap_macro_f1, flat_metrics, scores, write_reports
 

@@ -19,7 +19,7 @@ import yaml
 from training.errors import StanceError
 from training.names import (BASELINES, CUE_RULE_OUTCOMES, DATA_FORMATS, DEFAULT_CUE_RULE_LABELS,  # noqa: F401
                             FNC_UNRELATED, LEXICON_GROUPS, MODEL_TYPES)
-from training.typed_yaml import build, field_names, field_rules, flatten, line_map, plain  # noqa: F401
+from training.typed_yaml import build, field_names, field_rules, flatten, line_map, plain  # noqa: F401 (flatten: tracking)
 
 _f = field_rules
 

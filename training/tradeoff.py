@@ -13,7 +13,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 from training import external as ext_sets
 from training.errors import StanceError

@@ -29,6 +29,11 @@ from training.features.lexicon import LEXICONS, CueLexicon, _groups_of  # noqa: 
 from training.features.masked import ClaimMasker  # noqa: F401
 from training.features.similarity import PairSimilarity  # noqa: F401
 
+# re-exported: models pickled before the package split name these as training.features.<name>
+__all__ = ["ArticleFeatures", "ClaimMasker", "CueLexicon", "DedupTfidf", "LEXICONS", "NUMBER", "PairSimilarity",
+           "RULE_DENY", "RULE_WARN", "STOP", "StanceFrames", "TEXT_COLUMNS", "build_features", "dense_width",
+           "fit_transform_splits", "lower_truncate", "_content", "_groups_of", "_pairs", "_unique"]
+
 if TYPE_CHECKING:  # the predict path must not pay for yaml/config
     from training.config import Config, TfidfBlock
 
