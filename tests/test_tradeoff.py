@@ -28,9 +28,9 @@ def test_tradeoff_writes_a_row_per_variant_and_a_plot(setup, capsys):
     assert main(["tradeoff", "--config", str(cfg), "--hard-weights", "0,1", "--meaning-shares", "0,1",
                  "--output", str(out)]) == 0
     data = json.loads((out / "tradeoff.json").read_text())
-    # 0 and 1, plus the config's own meaning share (0.6) added so the shipped point is measured
+    # 0 and 1, plus the config's own meaning share (the 0.5 default) added so the shipped point is measured
     assert {(r["hard_weight"], r["meaning_share"]) for r in data["rows"]} == {
-        (w, s) for w in (0.0, 1.0) for s in (0.0, 0.6, 1.0)}
+        (w, s) for w in (0.0, 1.0) for s in (0.0, 0.5, 1.0)}
     for r in data["rows"]:
         for k in ("test_natural", "test_hard", "external_real"):
             assert 0.0 <= r[k] <= 1.0, (k, r)

@@ -160,7 +160,7 @@ def cmd_tradeoff(args) -> int:
     from training import tradeoff
     from training.config import load_config
     cfg = load_config(args.config)
-    chosen = (cfg.data.hard_weight, cfg.model.params.get("meaning_share", 0.6) if cfg.model.type == "stacked" else None)
+    chosen = tradeoff.chosen_point(cfg)
     weights = sorted(set(tradeoff.parse_floats(args.hard_weights, "--hard-weights")) | {chosen[0]})
     shares = sorted(set(tradeoff.parse_floats(args.meaning_shares, "--meaning-shares"))
                     | ({chosen[1]} if chosen[1] is not None else set()))
@@ -260,7 +260,7 @@ COMMANDS = {
         ("--output", {"help": "a directory: write evaluation.json and confusion PNGs there"})]),
     "tradeoff": ("retrain with other hard-pair weights / meaning shares; table, CSV and plot", cmd_tradeoff, [
         CONFIG, ("--hard-weights", {"default": "0,0.1,0.25,0.5,1,2"}),
-        ("--meaning-shares", {"default": "0,0.2,0.4,0.6,0.8,1"}),
+        ("--meaning-shares", {"default": "0,0.2,0.4,0.5,0.6,0.8,1"}),
         ("--output", {"default": "reports/tradeoff", "help": "directory for tradeoff.csv, .json and .png"})]),
     "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
         CONFIG, MODEL, ("--pairs", {"type": int, "default": 20000}), ("--repeats", {"type": int, "default": 11})]),

@@ -34,7 +34,7 @@ DEFAULTS = {
     "hist_gb": {"max_iter": 300, "learning_rate": 0.1, "class_weight": "balanced", "dense_features": 3000},
     "mlp": {"hidden_layer_sizes": [64], "alpha": 1e-3, "max_iter": 60, "early_stopping": True},
     "two_stage": {},
-    "stacked": {"meaning_share": 0.6, "C": 1.0, "cv": 5, "max_iter": 100, "learning_rate": 0.2},
+    "stacked": {"meaning_share": 0.5, "C": 1.0, "cv": 5, "max_iter": 100, "learning_rate": 0.2},
 }
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,

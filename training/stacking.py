@@ -39,7 +39,7 @@ class StackedClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, dense_columns=1, meaning_share=0.6, C=1.0, cv=5, max_iter=100, learning_rate=0.2,
+    def __init__(self, dense_columns=1, meaning_share=0.5, C=1.0, cv=5, max_iter=100, learning_rate=0.2,
                  label_scale=None, random_state=0):
         self.dense_columns, self.meaning_share, self.label_scale = dense_columns, meaning_share, label_scale
         self.C, self.cv, self.random_state = C, cv, random_state

@@ -19,10 +19,16 @@ from training.errors import StanceError
 from training.evaluate import external, key
 from training.datasets import load_corpus
 from training.features import fit_transform_splits
-from training.models import build_classifier, fit_classifier
+from training.models import DEFAULTS, build_classifier, fit_classifier
 from training.pipeline import hard_mask, score_into, train_weights
 
 SLICES = ("test_natural", "test_hard", "dev_natural", "dev_hard")
+
+
+def chosen_point(cfg) -> tuple:
+    """(hard weight, meaning share) of the configured model; the share is None unless stacked."""
+    share = {**DEFAULTS["stacked"], **cfg.model.params}["meaning_share"] if cfg.model.type == "stacked" else None
+    return cfg.data.hard_weight, share
 
 
 def measure(cfg, hard_weights, meaning_shares, log) -> list[dict]:
