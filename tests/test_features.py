@@ -19,7 +19,7 @@ X = pd.DataFrame({
 def test_tokens_and_sentences():
     assert raw_tokens("It didn’t crack, NO.") == ["it", "didn't", "crack", "no"]
     # stance features read contractions as their negation (the corpus writes "did not")
-    assert tokens("It didn’t crack, NO.") == ["it", "did", "not", "crack", "no"]
+    assert tokens("It didn’t crack, NO.") == ("it", "did", "not", "crack", "no")
     assert expand_contractions("can't, won't, isn’t, Shan't") == "can not, will not, is not, shall not"
     assert split_sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
 

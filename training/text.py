@@ -1,5 +1,6 @@
 """Tokenizing and sentence splitting shared by data checks, features and predict (pure re)."""
 
+import functools
 import re
 
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -28,9 +29,11 @@ def raw_tokens(text: str) -> list[str]:
     return TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens with contractions expanded ("didn't" -> "did", "not")."""
-    return raw_tokens(expand_contractions(text))
+@functools.lru_cache(maxsize=65_536)
+def tokens(text: str) -> tuple[str, ...]:
+    """Lower-cased word tokens with contractions expanded ("didn't" -> "did", "not"). Cached:
+    four feature blocks read the same sentences and claims (a tuple, so no caller can alter it)."""
+    return tuple(raw_tokens(expand_contractions(text)))
 
 
 def split_sentences(text: str) -> list[str]:

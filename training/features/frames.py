@@ -149,7 +149,11 @@ def sentence_part(sentence: str) -> tuple:
         "harm": "harm" in has, "protective_action": "protect" in has,
     }
     numbers = {t for t, c in zip(st, cl) if "number" in c}
-    return st, set(st), neg, _at(cl, "confirm"), numbers, "limit" in has, fixed
+    return st, set(st), neg, _at(cl, "confirm"), numbers, "limit" in has, [fixed.get(c, False) for c in COLUMNS]
+
+
+_PAIR_COLUMNS = ("negation_near_claim", "confirm_near_claim", "number_mismatch", "numbers_shared",
+                 "limit_vs_universal", "claim_overlap_high", "negated_claim", "question_about_claim")
 
 
 def frame_row(claim: str, sentence: str, part: tuple | None = None, claim_part: tuple | None = None) -> list[float]:
@@ -158,16 +162,17 @@ def frame_row(claim: str, sentence: str, part: tuple | None = None, claim_part: 
     cw, cstems, cn, universal = claim_part or claim_words(claim)
     at_claim = [i for i, t in enumerate(st) if t in cw]
     overlap = len(cw & sset) / max(len(cw), 1)
-    row = {**fixed,
-           "negation_near_claim": _near(neg, at_claim, 4),
-           "confirm_near_claim": _near(confirms, at_claim, 6),
-           "number_mismatch": bool(cn) and bool(sn) and not (cn & sn),
-           "numbers_shared": bool(cn & sn),
-           "limit_vs_universal": universal and limited,
-           "claim_overlap_high": overlap >= 0.5,
-           "negated_claim": negated_claim(st, cstems),
-           "question_about_claim": fixed["question"] and overlap >= 0.3}
-    return [row[c] for c in COLUMNS]
+    row = list(fixed)  # the claim-free columns, in COLUMNS order; the pair columns filled in below
+    pair = (_near(neg, at_claim, 4), _near(confirms, at_claim, 6), bool(cn) and bool(sn) and not (cn & sn),
+            bool(cn & sn), universal and limited, overlap >= 0.5, negated_claim(st, cstems),
+            row[_QUESTION] and overlap >= 0.3)
+    for j, v in zip(_PAIR_INDEX, pair):
+        row[j] = v
+    return row
+
+
+_PAIR_INDEX = [COLUMNS.index(c) for c in _PAIR_COLUMNS]
+_QUESTION = COLUMNS.index("question")
 
 
 def claim_words(claim: str) -> tuple:
