@@ -20,7 +20,7 @@ ALLOWED = {
     "export": {"predict"},
     "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "tracking"},
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
-    "bench": {"config", "datasets", "errors", "predict"},
+    "bench": {"config", "datasets", "errors", "predict", "text"},
     "cli": {"bench", "config", "datasets", "errors", "evaluate", "external", "pipeline", "predict", "text", "tradeoff"},
     "__main__": {"cli"},
 }
