@@ -18,7 +18,7 @@ ALLOWED = {
     "external": {"datasets", "errors", "evaluate", "models"},
     "tracking": {"config"},
     "export": {"predict"},
-    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "tracking"},
+    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "predict", "tracking"},
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
     "bench": {"config", "datasets", "errors", "predict", "text"},
     "cli": {"bench", "config", "datasets", "errors", "evaluate", "external", "pipeline", "predict", "text", "tradeoff"},

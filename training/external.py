@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ class LabelledSet:
     path: str
     rows: list  # dicts with id, claim, sentence, stance (+ whatever else the file had)
 
-    @property
+    @cached_property
     def frame(self):
         import pandas as pd
         return pd.DataFrame({k: [r[k] for r in self.rows] for k in ("claim", "sentence", "stance")})
@@ -68,23 +69,6 @@ def load_configured(cfg, log) -> dict:
             continue
         out[name] = read_labelled(path, cfg.data.labels, name)
     return out
-
-
-def ordered_proba(clf, raw, labels) -> np.ndarray:
-    """predict_proba columns in `labels` order (a label unseen in training gets 0)."""
-    classes = [str(c) for c in clf.classes_]
-    out = np.zeros((len(raw), len(labels)))
-    for j, lab in enumerate(labels):
-        if lab in classes:
-            out[:, j] = raw[:, classes.index(lab)]
-    return out
-
-
-def predict_frame(pipeline, frame, labels):
-    """Labels (the pipeline's own decision) and `labels`-ordered probabilities, featurizing once."""
-    feats = pipeline[:-1].transform(frame[["claim", "sentence"]])
-    clf = pipeline[-1]
-    return np.asarray(clf.predict(feats), dtype=object), ordered_proba(clf, clf.predict_proba(feats), labels)
 
 
 def evaluate_set(predictor, labelled: LabelledSet, rule_map: dict | None = None) -> dict:

@@ -19,6 +19,7 @@ from training.datasets import fnc1, load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
 from training.models import build_baseline, build_classifier, build_pipeline, fit_classifier
+from training.predict import Predictor, ordered_proba
 
 SPLITS = ("train", "dev", "test")
 
@@ -123,14 +124,16 @@ def evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, m
         pred = preds[split] = np.asarray(clf.predict(mats[split]), dtype=object)
         y = frames[split]["stance"].to_numpy(dtype=object)
         res = score_into(metrics, split, y, pred, labels, hard_mask(frames[split]), fnc)
-        proba = external.ordered_proba(clf, clf.predict_proba(mats[split]), labels)
+        proba = ordered_proba(clf.classes_, clf.predict_proba(mats[split]), labels)
         evaluate.write_reports(report_dir, split, res, labels, corpus.rows(split), pred, proba)
         slices = "".join(f", {k} {metrics[evaluate.key(split, k + '_macro_f1')]:.3f}" for k in ("natural", "hard")
                          if evaluate.key(split, k + "_macro_f1") in metrics)
         log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
             + (f", FNC {res['fnc_score']:.2f}%" if fnc else "") + slices)
     for name, ext in externals.items():
-        pred, proba = external.predict_frame(pipeline, ext.frame, labels)
+        pred, proba = Predictor(pipeline, labels, {}).predict_with_proba(ext.frame["claim"].tolist(),
+                                                                        ext.frame["sentence"].tolist())
+        pred = np.asarray(pred, dtype=object)
         res = score_into(metrics, evaluate.external(name), ext.y, pred, labels)
         evaluate.write_reports(report_dir, evaluate.external(name), res, labels, ext.rows, pred, proba)
         log(f"external {name} ({ext.path}, {len(ext.y)} pairs): macro-F1 {res['macro_f1']:.3f} over "

@@ -29,6 +29,17 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def ordered_proba(classes, raw: np.ndarray, labels) -> np.ndarray:
+    """predict_proba columns come in the classifier's class order; reorder them to `labels`
+    (a label the classifier never saw gets 0)."""
+    classes = [str(c) for c in classes]
+    out = np.zeros((len(raw), len(labels)))
+    for j, lab in enumerate(labels):
+        if lab in classes:
+            out[:, j] = raw[:, classes.index(lab)]
+    return out
+
+
 class Predictor:
     """A fitted pipeline plus its labels. Use `load_predictor` to make one."""
 
@@ -36,9 +47,6 @@ class Predictor:
         self.pipeline = pipeline
         self.labels = list(labels)
         self.metadata = metadata
-        classes = [str(c) for c in pipeline.classes_]
-        # predict_proba columns come in the pipeline's class order; reorder to `labels`.
-        self._columns = [classes.index(lab) if lab in classes else -1 for lab in self.labels]
 
     def _frame(self, claims, sentences):
         import pandas as pd
@@ -55,12 +63,7 @@ class Predictor:
         return pd.DataFrame({"claim": list(claims), "sentence": list(sentences)})
 
     def _ordered(self, raw: np.ndarray) -> np.ndarray:
-        """predict_proba columns come in the pipeline's class order; reorder to `labels`."""
-        out = np.zeros((len(raw), len(self.labels)))
-        for j, c in enumerate(self._columns):
-            if c >= 0:
-                out[:, j] = raw[:, c]
-        return out
+        return ordered_proba(self.pipeline.classes_, raw, self.labels)
 
     def predict_proba(self, claims, sentences) -> np.ndarray:
         """Array (n_pairs, len(labels)); column j is the probability of labels[j]."""
