@@ -7,21 +7,12 @@ import pytest
 from training.config import from_dict
 from training.features import (RULE_DENY, RULE_WARN, ClaimMasker, CueLexicon, DedupTfidf, DenseTopK, PairSimilarity,
                                build_features, fit_transform_splits)
-from training.text import expand_contractions, raw_tokens, split_sentences, tokens
 
 X = pd.DataFrame({
     "claim": ["The dam has cracked", "The dam has cracked", "Prices will rise"],
     "sentence": ["Engineers confirmed the dam has cracked.", "Officials called the crack report a fabrication.",
                  "Shoppers were told to stock up before prices climb."],
 })
-
-
-def test_tokens_and_sentences():
-    assert raw_tokens("It didn’t crack, NO.") == ["it", "didn't", "crack", "no"]
-    # stance features read contractions as their negation (the corpus writes "did not")
-    assert tokens("It didn’t crack, NO.") == ("it", "did", "not", "crack", "no")
-    assert expand_contractions("can't, won't, isn’t, Shan't") == "can not, will not, is not, shall not"
-    assert split_sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
 
 
 def test_masker_hides_claim_words():

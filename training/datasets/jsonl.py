@@ -10,7 +10,7 @@ from pathlib import Path
 from training.config import Config
 from training.datasets import FIELDS, OPTIONAL, SPLITS, Corpus, content_hash, read_jsonl, split_of, to_splits
 from training.errors import StanceError
-from training.text import split_sentences
+from training.text import is_whole, split_sentences
 
 
 def read_pairs(cfg: Config) -> tuple[list[dict], list[Path]]:
@@ -210,11 +210,16 @@ def check_quotas(stats: dict, seeds_dir: Path) -> list[tuple[str, bool, str]]:
     checks.append(("near-duplicate sentences", not dups,
                    f"{len(dups)} pairs with >= 70% shared words" + (f", e.g. {sentences[dups[0][0]][:50]!r}" if dups else "")))
     bad_len = []
-    for d in sorted({r["doc_id"] for r in stats["rows"]}):
-        k = len(split_sentences((seeds_dir / f"{d}.txt").read_text(encoding="utf-8")))
-        if not 10 <= k <= 30:
-            bad_len.append(f"{d} ({k})")
+    split = {d: split_sentences((seeds_dir / f"{d}.txt").read_text(encoding="utf-8"))
+             for d in sorted({r["doc_id"] for r in stats["rows"]})}
+    for d, pieces in split.items():
+        if not 10 <= len(pieces) <= 30:
+            bad_len.append(f"{d} ({len(pieces)})")
     checks.append(("documents of 10-30 sentences", not bad_len, "all" if not bad_len else ", ".join(bad_len[:5])))
+    # document mode and relevance read documents through the same splitter as this check
+    cut = [r["id"] for r in stats["rows"] if not is_whole(r["sentence"], split[r["doc_id"]])]
+    checks.append(("annotated sentences are whole split sentences", not cut,
+                   f"{n - len(cut)}/{n}" + (f"; cut: {', '.join(cut[:3])}" if cut else "")))
     return checks
 
 
