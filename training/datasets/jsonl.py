@@ -206,7 +206,10 @@ def check_quotas(stats: dict, seeds_dir: Path) -> list[tuple[str, bool, str]]:
                    f"{test_docs}/{stats['documents']} = {test_docs / max(stats['documents'], 1):.1%} >= 20%"))
     sentences = sorted({r["sentence"] for r in stats["rows"]})
     dups = near_duplicates(sentences)
-    checks.append(("unique sentences", len(sentences) == n, f"{len(sentences)} distinct of {n}"))
+    # a sentence may take a stance on two claims of its document; each (claim, sentence) once
+    distinct = len({(r["claim"], r["sentence"]) for r in stats["rows"]})
+    checks.append(("unique pairs", distinct == n, f"{distinct} distinct (claim, sentence) of {n}; "
+                                                  f"{len(sentences)} distinct sentences"))
     checks.append(("near-duplicate sentences", not dups,
                    f"{len(dups)} pairs with >= 70% shared words" + (f", e.g. {sentences[dups[0][0]][:50]!r}" if dups else "")))
     bad_len = []
