@@ -40,9 +40,9 @@ train: $(VENV)/.installed ## train, evaluate, log to MLflow, export models/<name
 sweep: $(VENV)/.installed ## train every config in SWEEP as runs of one experiment; print a table
 	$(PY) -m training sweep $(SWEEP)
 
-predict: $(VENV)/.installed ## label one pair: make predict CLAIM="..." SENTENCE="..." [MODEL=models/stance]
-	@test -n "$(CLAIM)" -a -n "$(SENTENCE)" || { echo 'usage: make predict CLAIM="..." SENTENCE="..."' >&2; exit 2; }
-	$(PY) -m training predict --model $(MODEL) --claim "$(CLAIM)" --sentence "$(SENTENCE)"
+predict: $(VENV)/.installed ## label a pair, or an article: make predict CLAIM="..." SENTENCE="..." | DOCUMENT=file.txt [FORMAT=html OUTPUT=x.html]
+	@test -n "$(CLAIM)" -a -n "$(SENTENCE)$(DOCUMENT)" || { echo 'usage: make predict CLAIM="..." SENTENCE="..."  or  make predict CLAIM="..." DOCUMENT=article.txt [FORMAT=table|jsonl|csv|html] [OUTPUT=path]' >&2; exit 2; }
+	$(PY) -m training predict --model $(MODEL) --claim "$(CLAIM)" $(if $(DOCUMENT),--document "$(DOCUMENT)" $(if $(FORMAT),--format $(FORMAT)) $(if $(OUTPUT),--output "$(OUTPUT)"),--sentence "$(SENTENCE)")
 
 evaluate: $(VENV)/.installed ## score a model and the cue-word rule on a labelled set: make evaluate INPUT=x.jsonl [MODEL=...] [OUTPUT=dir]
 	@test -n "$(INPUT)" || { echo 'usage: make evaluate INPUT=pairs.jsonl [MODEL=models/stance] [OUTPUT=dir]' >&2; exit 2; }

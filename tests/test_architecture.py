@@ -11,6 +11,9 @@ ALLOWED = {
     "typed_yaml": {"errors"},
     "config": {"errors", "names", "typed_yaml"},
     "predict": {"errors"},
+    # relevance reads the documents (text) and reuses the cue lexicon (features)
+    "relevance": {"features", "text"},
+    "document": {"errors", "names", "text"},
     "datasets": {"config", "errors", "names", "text", "evaluate"},
     # features may name training.models only to re-export DenseTopK for old pickles
     "features": {"config", "text", "models"},
@@ -18,10 +21,12 @@ ALLOWED = {
     "external": {"datasets", "errors", "evaluate", "models"},
     "tracking": {"config"},
     "export": {"predict"},
-    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "predict", "tracking"},
+    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "predict", "relevance",
+                 "tracking"},
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
-    "bench": {"config", "datasets", "errors", "predict", "text"},
-    "cli": {"bench", "config", "datasets", "errors", "evaluate", "external", "pipeline", "predict", "text", "tradeoff"},
+    "bench": {"config", "datasets", "document", "errors", "predict", "text"},
+    "cli": {"bench", "config", "datasets", "document", "errors", "evaluate", "external", "names", "pipeline", "predict",
+            "text", "tradeoff"},
     "__main__": {"cli"},
 }
 

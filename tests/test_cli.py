@@ -72,7 +72,8 @@ def test_batch_and_document_predict(trained, tmp_path, capsys):
     doc = tmp_path / "doc.txt"
     doc.write_text("Engineers confirmed the crack. Officials denied it.\nResidents were told to leave.")
     assert main(["predict", "--model", str(trained["model"]), "--document", str(doc), "--claim", "The dam cracked"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 4  # header + 3 sentences
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 6 and out[0] == "claim: The dam cracked"  # claim, summary, header + 3 sentences
 
 
 def test_same_config_same_metrics_and_predictions(trained, tmp_path, monkeypatch):

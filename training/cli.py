@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from training.errors import StanceError
+from training.names import DOCUMENT_FORMATS
 
 T0 = time.perf_counter()
 
@@ -76,32 +77,33 @@ def cmd_predict(args) -> int:
     from training.predict import load_predictor
     modes = [args.sentence is not None, args.input is not None, args.document is not None]
     if sum(modes) != 1:
-        raise StanceError("predict: give exactly one of --sentence (with --claim), --input FILE, or --document FILE (with --claim)")
-    if (args.sentence is not None or args.document is not None) and args.claim is None:
-        raise StanceError("predict: --claim is required with --sentence and --document")
+        raise StanceError("predict: give exactly one of --sentence (with --claim), --input FILE, or --document FILE "
+                          "(with --claim or --claims)")
+    if args.sentence is not None and args.claim is None:
+        raise StanceError("predict: --claim is required with --sentence")
+    if args.document is not None and (args.claim is None) == (args.claims is None):
+        raise StanceError("predict: --document needs exactly one of --claim TEXT or --claims FILE")
+    for flag in ("claims", "format", "min_relevance", "min_confidence"):
+        if args.document is None and getattr(args, flag) is not None:
+            raise StanceError(f"predict: --{flag.replace('_', '-')} only applies with --document")
     p = load_predictor(args.model)
     if args.sentence is not None:
         (label,), (proba,) = p.predict_with_proba([args.claim], [args.sentence])
         print(label)
         print("  ".join(f"{lab} {x:.3f}" for lab, x in zip(p.labels, proba)))
     elif args.document is not None:
-        _predict_document(p, Path(args.document), args.claim)
+        from training import document
+        claims = [args.claim] if args.claim is not None else document.read_claims(args.claims)
+        rows = document.label_document(p, document.read_text(args.document), claims, args.min_relevance,
+                                       args.min_confidence or 0.0)
+        document.write_rows(rows, p.labels, args.format or "table", args.output, title=Path(args.document).name)
+        if args.output:
+            log(f"wrote {len(rows)} rows ({args.format or 'table'}) to {args.output}")
     else:
         records = _read_input(Path(args.input))
         predicted, proba = p.predict_with_proba([r["claim"] for r in records], [r["sentence"] for r in records])
         _write_predictions(records, predicted, proba, p.labels, args.output)
     return 0
-
-
-def _predict_document(p, path: Path, claim: str) -> None:
-    from training.text import split_sentences
-    if not path.is_file():
-        raise StanceError(f"{path}: document not found")
-    sentences = split_sentences(path.read_text(encoding="utf-8"))
-    labels, proba = p.predict_with_proba([claim] * len(sentences), sentences)
-    print(f"{'label':10} " + " ".join(f"{lab[:7]:>7}" for lab in p.labels) + "  sentence")
-    for s, lab, pr in zip(sentences, labels, proba):
-        print(f"{lab:10} " + " ".join(f"{x:7.3f}" for x in pr) + f"  {s[:100]}")
 
 
 def _read_input(src: Path) -> list[dict]:
@@ -119,21 +121,10 @@ def _read_input(src: Path) -> list[dict]:
 
 
 def _write_predictions(records, predicted, proba, labels, output) -> None:
-    if output:
-        try:
-            Path(output).parent.mkdir(parents=True, exist_ok=True)
-            out = open(output, "w", encoding="utf-8")
-        except OSError as e:
-            raise StanceError(f"{output}: cannot write predictions ({e.strerror})") from None
-    else:
-        out = sys.stdout
-    try:
-        for r, lab, pr in zip(records, predicted, proba):
-            r = {**r, "predicted": lab, "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}}
-            out.write(json.dumps(r, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    from training.document import write_output
+    text = "".join(json.dumps({**r, "predicted": lab, "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}},
+                              ensure_ascii=False) + "\n" for r, lab, pr in zip(records, predicted, proba))
+    write_output(text, output, "predictions")
     if output:
         log(f"wrote {len(records)} predictions to {output}")
 
@@ -237,6 +228,7 @@ def cmd_bench_fnc1(args) -> int:
 
 # --- entry point ---------------------------------------------------------------------------
 
+
 CONFIG = ("--config", {"default": "configs/default.yaml"})
 MODEL = ("--model", {"default": "models/stance"})
 MODELS_DIR = ("--models-dir", {"default": "models"})
@@ -253,8 +245,12 @@ COMMANDS = {
         ("configs", {"nargs": "+"}), ("--experiment", {"default": "stance-sweep"}), MODELS_DIR]),
     "predict": ("label (claim, sentence) pairs with an exported model", cmd_predict, [
         MODEL, ("--claim", {}), ("--sentence", {}), ("--input", {"help": "JSONL with claim and sentence fields"}),
-        ("--output", {"help": "where to write JSONL predictions (default: stdout)"}),
-        ("--document", {"help": "a text file: split into sentences and label each toward --claim"})]),
+        ("--output", {"help": "where to write the predictions or the document report (default: stdout)"}),
+        ("--document", {"help": "an article (UTF-8 text): a row per sentence toward --claim or each of --claims"}),
+        ("--claims", {"metavar": "FILE", "help": "with --document: one claim per line"}),
+        ("--format", {"choices": DOCUMENT_FORMATS, "help": "with --document: table (default), jsonl, csv or html"}),
+        ("--min-relevance", {"type": float, "metavar": "R", "help": "stance none below R (default: the model's)"}),
+        ("--min-confidence", {"type": float, "metavar": "P", "help": "stance uncertain below P (default 0)"})]),
     "evaluate": ("score a model and the cue-word rule on a labelled JSONL set", cmd_evaluate, [
         MODEL, ("--input", {"required": True, "help": "JSONL with claim, sentence and stance fields"}),
         ("--output", {"help": "a directory: write evaluation.json and confusion PNGs there"})]),

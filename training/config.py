@@ -102,6 +102,9 @@ class DataConfig:
     # Training weight of pairs tagged `hard` (cue words point the wrong way); 0 leaves them out.
     # They stay in every evaluation, where they are scored as their own slice.
     hard_weight: float = _f(1.0, min=0.0, max=100.0)
+    # Pairs with any of these tags are left out of the stance model's training (not of evaluation,
+    # nor of relevance, which learns which sentences take a stance from every annotated pair).
+    train_skip_tags: list[str] = _f([])
 
 
 @dataclass
@@ -125,6 +128,18 @@ class EvaluationConfig:
 
 
 @dataclass
+class RelevanceConfig:
+    """The relevance stage (training/relevance.py): does a sentence take any stance toward the
+    claim? Trained from the corpus documents; needs data.format jsonl (documents in seeds_dir)."""
+    enabled: bool = True
+    other_documents: int = _f(3, min=0, max=50)  # negatives per claim drawn from other documents
+    rounds: int = _f(3, min=1, max=10)  # times the document is re-read through the previous round's scores
+    folds: int = _f(3, min=2, max=10)  # grouped folds for the out-of-fold scores each round learns from
+    max_iter: int = _f(200, min=1, max=5000)
+    learning_rate: float = _f(0.1, min=0.001, max=1.0)
+
+
+@dataclass
 class TrackingConfig:
     experiment: str = "stance"
     registered_model: typing.Optional[str] = "stance-classifier"
@@ -139,6 +154,7 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    relevance: RelevanceConfig = field(default_factory=RelevanceConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     source: str = field(default="<defaults>", metadata={"internal": True})
     lines: dict = field(default_factory=dict, repr=False, metadata={"internal": True})

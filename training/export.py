@@ -16,7 +16,7 @@ from pathlib import Path
 
 import joblib
 
-from training.predict import METADATA_FILE, MODEL_FILE, file_sha256
+from training.predict import METADATA_FILE, MODEL_FILE, RELEVANCE_FILE, file_sha256
 
 
 def library_versions() -> dict:
@@ -41,6 +41,12 @@ def write_model(stage: Path, pipeline, metadata: dict) -> dict:
     metadata = {**metadata, "model_file": MODEL_FILE, "model_sha256": file_sha256(stage / MODEL_FILE)}
     (stage / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return metadata
+
+
+def write_relevance(stage: Path, model, threshold: float) -> dict:
+    """Dump the relevance model beside model.joblib; returns its metadata entry."""
+    joblib.dump(model, stage / RELEVANCE_FILE, compress=3)
+    return {"file": RELEVANCE_FILE, "sha256": file_sha256(stage / RELEVANCE_FILE), "threshold": threshold}
 
 
 def publish(stage: Path, target: Path) -> None:

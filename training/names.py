@@ -16,3 +16,5 @@ FNC_UNRELATED = "unrelated"
 CUE_RULE_OUTCOMES = ("warn", "deny", "other")
 # ... and the configured label each outcome stands for by default (evaluation.cue_rule_labels).
 DEFAULT_CUE_RULE_LABELS = {"warn": "warn", "deny": "deny", "other": "assert"}
+# Document mode's output formats (`predict --document --format`).
+DOCUMENT_FORMATS = ("table", "jsonl", "csv", "html")

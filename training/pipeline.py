@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import evaluate, export, external, tracking
+from training import evaluate, export, external, relevance, tracking
 from training.datasets import fnc1, load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
@@ -39,6 +39,8 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
         raise StanceError(f"{cfg.where('data.split')}: dev and test are both empty, so nothing can be evaluated; "
                           f"give dev or test a share above 0")
     frames = {s: corpus.frame(s) for s in SPLITS}
+    documents = dict(frames)  # relevance reads every annotated pair of the documents
+    frames["train"] = stance_training_pairs(cfg, frames["train"], log)
     externals = external.load_configured(cfg, log)
     target = Path(models_dir) / cfg.name
     stage = export.staging_dir(target)  # reports are written here even when not exporting
@@ -54,9 +56,10 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
             preds = evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, metrics, log)
             evaluate_baselines(cfg, frames, externals, metrics, log)
             resample(cfg, frames, preds, corpus.labels, metrics, log)
+            rel = train_relevance(cfg, documents, metrics, log)
             metrics["total_seconds"] = time.perf_counter() - t_start
             publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model,
-                    {"versions": versions, **git, "mlflow_run_id": active.info.run_id}, log)
+                    {"versions": versions, **git, "mlflow_run_id": active.info.run_id}, log, rel)
     except BaseException:
         export.discard(stage)
         raise
@@ -79,6 +82,18 @@ def fit(cfg, corpus_hash: str, frames: dict, log):
     metrics = {"features_seconds": t_features, "fit_seconds": t_fit, "train_pairs": len(y_train),
                "features_cache_hit": int(cache_hit)}
     return Pipeline([("features", feats), ("clf", clf)]), mats, metrics
+
+
+def stance_training_pairs(cfg, train, log):
+    """The train split without the pairs tagged with any of `data.train_skip_tags` (they are
+    still evaluated where they fall in dev or test, and relevance still learns from them)."""
+    skip = set(cfg.data.train_skip_tags)
+    if not skip or "tags" not in train:
+        return train
+    keep = np.array([not skip & set(t) for t in train["tags"]], dtype=bool)
+    if not keep.all():
+        log(f"stance training leaves out {int((~keep).sum())} train pairs tagged {', '.join(sorted(skip))}")
+    return train[keep].reset_index(drop=True)
 
 
 def train_weights(cfg, train_frame):
@@ -190,7 +205,19 @@ def grouped_cv(cfg, frame, labels, log) -> dict:
             evaluate.key("cv", "macro_f1_std"): float(np.std(vals)), evaluate.key("cv", "folds"): folds}
 
 
-def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model, provenance, log) -> None:
+def train_relevance(cfg, frames, metrics, log):
+    """The relevance stage, where the corpus has documents: (model, threshold) or None."""
+    if not cfg.relevance.enabled:
+        return None
+    if cfg.data.format != "jsonl":
+        log(f"relevance: skipped, data.format {cfg.data.format!r} has no documents to split (set relevance.enabled: false)")
+        return None
+    model, threshold, rel_metrics = relevance.train(cfg, frames, log)
+    metrics.update(rel_metrics)
+    return model, threshold
+
+
+def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model, provenance, log, rel=None) -> None:
     """Reports and metrics to MLflow; metadata and model to `stage`, then swapped in."""
     report_dir = stage / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -206,6 +233,8 @@ def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model,
     }
     if export_model:
         import yaml
+        if rel is not None:
+            metadata["relevance"] = export.write_relevance(stage, *rel)
         export.write_model(stage, pipeline, metadata)
         (stage / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
     if cfg.tracking.log_model:

@@ -3,6 +3,7 @@
     from training.predict import load_predictor
     p = load_predictor("models/stance")
     p.labels; p.predict(claims, sentences); p.predict_proba(claims, sentences)
+    p.relevance(claims, sentences)  # P(the sentence takes any stance toward the claim)
 
 Imports neither mlflow nor datasets: only joblib, scikit-learn (via the pickle) and pandas.
 """
@@ -19,6 +20,7 @@ from training.errors import StanceError
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
+RELEVANCE_FILE = "relevance.joblib"
 
 
 def file_sha256(path) -> str:
@@ -43,10 +45,48 @@ def ordered_proba(classes, raw: np.ndarray, labels) -> np.ndarray:
 class Predictor:
     """A fitted pipeline plus its labels. Use `load_predictor` to make one."""
 
-    def __init__(self, pipeline, labels, metadata):
+    def __init__(self, pipeline, labels, metadata, directory=None):
         self.pipeline = pipeline
         self.labels = list(labels)
         self.metadata = metadata
+        self.directory = directory
+        self._relevance = None
+
+    @property
+    def has_relevance(self) -> bool:
+        return "relevance" in self.metadata
+
+    @property
+    def relevance_threshold(self) -> float:
+        """The threshold chosen on the dev documents (document mode's `none` below it)."""
+        return float(self._relevance_meta()["threshold"])
+
+    def _relevance_meta(self) -> dict:
+        if not self.has_relevance:
+            raise StanceError("this model has no relevance stage (trained before it existed, or on a corpus without "
+                              "documents); retrain with `make train`")
+        return self.metadata["relevance"]
+
+    def relevance(self, claims, sentences, document: bool = False, paragraphs=None) -> np.ndarray:
+        """Array (n_pairs,): the probability that each sentence takes any stance (assert, deny or
+        warn) toward its claim. Each pair is judged on its own; with `document=True` the pairs of
+        each claim are read as one document's sentences in the order given, and its neighbours
+        and, given `paragraphs` (a paragraph number per pair), its paragraph count too (what
+        document mode does; the stored threshold is for that)."""
+        X = self._frame(claims, sentences)
+        if paragraphs is not None:
+            if not document or len(paragraphs) != len(X):
+                raise StanceError("paragraphs: give one paragraph number per pair, with document=True")
+            X["paragraph"] = np.asarray(paragraphs, dtype=float)
+        if not len(X):
+            return np.zeros(0)
+        if self._relevance is None:
+            meta = self._relevance_meta()
+            path = Path(self.directory) / meta["file"]
+            _check_file(path, meta["sha256"])
+            import joblib
+            self._relevance = joblib.load(path)
+        return self._relevance.in_document(X) if document else self._relevance.relevance(X)
 
     def _frame(self, claims, sentences):
         import pandas as pd
@@ -84,7 +124,10 @@ class Predictor:
         if not len(X):
             return [], np.zeros((0, len(self.labels)))
         features, clf = self.pipeline[:-1].transform(X), self.pipeline[-1]
-        return [str(v) for v in clf.predict(features)], self._ordered(clf.predict_proba(features))
+        raw = clf.predict_proba(features)
+        if getattr(clf, "predict_is_argmax", False):  # one pass through the model instead of two
+            return [str(v) for v in clf.classes_[np.argmax(raw, axis=1)]], self._ordered(raw)
+        return [str(v) for v in clf.predict(features)], self._ordered(raw)
 
 
 def load_predictor(path) -> Predictor:
@@ -101,10 +144,7 @@ def load_predictor(path) -> Predictor:
         labels, expected, trained_with = meta["labels"], meta["model_sha256"], meta["versions"]["scikit-learn"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise StanceError(f"{meta_path}: unreadable metadata ({e}); retrain with `make train`") from None
-    actual = file_sha256(model_path)
-    if actual != expected:
-        raise StanceError(f"{model_path}: checksum mismatch (file was modified or corrupted: sha256 {actual[:12]}…, "
-                          f"metadata says {expected[:12]}…); retrain with `make train`")
+    _check_file(model_path, expected)
     import sklearn
 
     if sklearn.__version__ != trained_with:
@@ -112,4 +152,13 @@ def load_predictor(path) -> Predictor:
                           f"install scikit-learn=={trained_with} or retrain with `make train`")
     import joblib
 
-    return Predictor(joblib.load(model_path), labels, meta)
+    return Predictor(joblib.load(model_path), labels, meta, d)
+
+
+def _check_file(path: Path, expected: str) -> None:
+    if not path.is_file():
+        raise StanceError(f"{path}: missing; {path.parent} is not a complete model directory, retrain with `make train`")
+    actual = file_sha256(path)
+    if actual != expected:
+        raise StanceError(f"{path}: checksum mismatch (file was modified or corrupted: sha256 {actual[:12]}…, "
+                          f"metadata says {expected[:12]}…); retrain with `make train`")

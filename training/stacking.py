@@ -93,5 +93,8 @@ class StackedClassifier(ClassifierMixin, BaseEstimator):
         p = p * self.scale_
         return p / p.sum(axis=1, keepdims=True)
 
+    # predict is the argmax of predict_proba: Predictor.predict_with_proba runs the boosters once
+    predict_is_argmax = True
+
     def predict(self, X):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
