@@ -166,7 +166,7 @@ def test_seed_article_with_the_shipped_model(claim, start, stance):
 def test_html_report_renders_in_chromium(trained, tmp_path):
     """The page opens in a real headless browser and renders (a screenshot of some size)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "install Chromium: apt-get install -y chromium (.ci/run-slow does)"
+    assert browser, "this test needs Chromium: apt-get install -y chromium (Debian), then make test-slow"
     page, shot = tmp_path / "seed.html", tmp_path / "seed.png"
     assert main(["predict", "--model", str(trained["model"]), "--document", str(SEED), "--claim", CALL,
                  "--format", "html", "--output", str(page)]) == 0

@@ -20,7 +20,7 @@ from training.evaluate import external, key
 from training.datasets import load_corpus
 from training.features import fit_transform_splits
 from training.models import DEFAULTS, build_classifier, fit_classifier
-from training.pipeline import hard_mask, score_into, train_weights
+from training.pipeline import hard_mask, score_into, stance_training_pairs, train_weights
 
 SLICES = ("test_natural", "test_hard", "dev_natural", "dev_hard")
 
@@ -35,6 +35,7 @@ def measure(cfg, hard_weights, meaning_shares, log) -> list[dict]:
     """One row per (hard weight, meaning share): the macro-F1 of every slice and set."""
     corpus = load_corpus(cfg)
     frames = {s: corpus.frame(s) for s in ("train", "dev", "test")}
+    frames["train"] = stance_training_pairs(cfg, frames["train"], log)  # as pipeline.run trains
     externals = ext_sets.load_configured(cfg, log)
     y = {s: frames[s]["stance"].to_numpy(dtype=object) for s in frames}
     feats, mats, _ = fit_transform_splits(cfg, corpus.hash, frames, y["train"], log=log)
