@@ -130,3 +130,17 @@ def test_model_without_relevance_says_so(trained, tmp_path):
     assert not p.has_relevance
     with pytest.raises(StanceError, match="no relevance stage"):
         p.relevance(["a"], ["b"])
+
+
+def test_paragraphs_count_and_one_long_paragraph_counts_as_unknown(trained):
+    p = load_predictor(trained["model"])
+    sentences = [f"Officials said the dam on the Vell river had cracked in place {k}." if k % 3 == 0 else
+                 f"The bakery on street {k} sold out of bread." for k in range(14)]
+    claims = [CLAIM] * len(sentences)
+    unknown = p.relevance(claims, sentences, document=True)
+    paragraphs = [k // 3 for k in range(14)]
+    assert not np.allclose(p.relevance(claims, sentences, document=True, paragraphs=paragraphs), unknown)
+    # a 14-sentence "paragraph" (an article without line breaks) is read as paragraphs unknown
+    assert np.allclose(p.relevance(claims, sentences, document=True, paragraphs=[0] * 14), unknown)
+    with pytest.raises(StanceError, match="one paragraph number per pair"):
+        p.relevance(claims, sentences, paragraphs=paragraphs)

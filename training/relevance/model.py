@@ -55,6 +55,10 @@ class ClaimCoverage(BaseEstimator):
                           self._cos(self.words_, claims, sentences)[:, None]])
 
 
+# The corpus's paragraphs hold at most 11 sentences; a longer one is read as "paragraphs unknown".
+MAX_PARAGRAPH = 12
+
+
 def _cross(claims, sentences):
     """Claim word x sentence word pairs, hashed: lets a linear model learn which sentence words
     go with which claim words across topics ("killed" with "bodies", "water" with "tap")."""
@@ -144,7 +148,11 @@ class RelevanceModel(ClassifierMixin, BaseEstimator):
             sim = (vectors @ vectors.T).toarray()
             np.fill_diagonal(sim, 0)
             para = None if paragraphs is None else paragraphs[rows]
-            same = None if para is None or np.isnan(para).any() else (para[:, None] == para[None, :]) & ~np.eye(len(rows), dtype=bool)
+            same = None
+            if para is not None and not np.isnan(para).any():
+                same = (para[:, None] == para[None, :]) & ~np.eye(len(rows), dtype=bool)
+            if same is not None and same.sum(axis=1).max() >= MAX_PARAGRAPH:
+                same = None  # an article without line breaks: its "paragraph" says nothing
             out.append((rows, sim, specific_coverage(claims[rows[0]], texts), same))
         return out
 
