@@ -69,7 +69,8 @@ def _throughput_row(config, model, n_pairs):
     sents = sorted({r["sentence"] for r in rows_all})
     claim_texts = sorted({r["claim"] for r in rows_all})
     # distinct (claim, sentence) pairs: every corpus sentence, each time toward another claim
-    claims = [claim_texts[(k * 7 + k // len(sents)) % len(claim_texts)] for k in range(n_pairs)]
+    # the j-th pass over the sentences shifts every claim by j: distinct while j < len(claim_texts)
+    claims = [claim_texts[((k % len(sents)) * 7 + k // len(sents)) % len(claim_texts)] for k in range(n_pairs)]
     sentences = [sents[k % len(sents)] for k in range(n_pairs)]
     p.predict(claims[:100], sentences[:100])  # warm-up
     rates = []
