@@ -36,8 +36,9 @@ def specific_coverage(claim: str, texts: list[str]) -> np.ndarray:
     df = Counter(w for ws in words for w in ws)
     cw = _content(tokens(claim))
     weight = {w: math.log((n + 1) / (df.get(w, 0) + 1)) + (df.get(w, 0) == 0) for w in cw}
-    mass = sum(weight.values()) or 1.0
-    own = np.array([sum(weight[w] for w in cw & ws) / mass for ws in words])
+    # fsum: exact whatever the set order, which changes with the interpreter's hash seed
+    mass = math.fsum(weight.values()) or 1.0
+    own = np.array([math.fsum(weight[w] for w in cw & ws) / mass for ws in words])
     top = np.array([max((weight[w] for w in cw & ws), default=0.0) for ws in words])
     pad = np.pad(own, 1)
     near = np.maximum(pad[:-2], pad[2:])

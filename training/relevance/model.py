@@ -45,10 +45,10 @@ class ClaimCoverage(BaseEstimator):
             ct, st = tokens(c), tokens(s)
             cw, sw = _content(ct), _content(st)
             shared = cw & sw
-            mass = sum(idf(w) for w in cw) or 1.0
+            mass = math.fsum(idf(w) for w in cw) or 1.0  # fsum: the same whatever the set order
             cb, sb = set(zip(ct, ct[1:])), set(zip(st, st[1:]))
             cn, sn = {w for w in cw if NUMBER.match(w)}, {w for w in sw if NUMBER.match(w)}
-            rows.append((sum(idf(w) for w in shared) / mass, len(shared) / max(len(cw), 1),
+            rows.append((math.fsum(idf(w) for w in shared) / mass, len(shared) / max(len(cw), 1),
                          len(cb & sb) / max(len(cb), 1), max((idf(w) for w in shared), default=0.0),
                          len(shared), len(cn & sn), len(cn - sn), math.log1p(len(st)), math.log1p(len(ct))))
         return np.hstack([np.asarray(rows, dtype=np.float64).reshape(len(rows), 9),
