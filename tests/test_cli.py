@@ -2,6 +2,7 @@
 read the run back, predict in a fresh process, bad input, reproducibility."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -176,3 +177,44 @@ def test_data_reports_the_second_pass_named_in_the_config(tmp_path, capsys):
     other = next(lab for lab in ("assert", "deny", "warn") if lab != r["stance"])
     passes.write_text(json.dumps({"id": r["id"], "first": other, "second": other, "sure": True}) + "\n")
     _one_line_error(capsys, main(["data", "--config", str(cfg)]), "second.jsonl:1: field 'stance'")
+
+
+def test_sigterm_ends_the_run_killed_and_keeps_the_previous_model(trained, tmp_path):
+    """A scheduler's SIGTERM mid-training: exit 143 with one line, the MLflow run KILLED (not
+    RUNNING), no staging directory, the previous model untouched."""
+    import shutil
+    import signal
+
+    from mlflow.tracking import MlflowClient
+
+    models = tmp_path / "models"
+    shutil.copytree(trained["model"], models / "fixture")
+    before = (models / "fixture" / "model.joblib").read_bytes()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    proc = subprocess.Popen([sys.executable, "-m", "training", "train", "--config", str(trained["cfg"]),
+                             "--models-dir", str(models)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:  # wait until the run is under way, then stop it as a scheduler would
+        lines.append(line)
+        if "features:" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    lines += proc.stderr.readlines()
+    assert proc.wait(timeout=120) == 143, lines
+    assert lines[-1] == "terminated (SIGTERM): no model was written or replaced\n" and "Traceback" not in "".join(lines)
+    assert sorted(p.name for p in models.iterdir()) == ["fixture"]  # no .fixture.tmp-* left
+    assert (models / "fixture" / "model.joblib").read_bytes() == before
+    runs = MlflowClient(uri).search_runs(MlflowClient(uri).search_experiments()[0].experiment_id)
+    assert [r.info.status for r in runs] == ["KILLED"]
+
+
+def test_a_swap_cut_between_its_renames_is_undone(trained, tmp_path):
+    """Killed after the old model was moved aside and before the new one moved in: the next
+    load (or run) puts the old one back."""
+    import shutil
+
+    from training.predict import load_predictor
+    shutil.copytree(trained["model"], tmp_path / ".fixture.old-4242")
+    p = load_predictor(tmp_path / "fixture")
+    assert p.labels and (tmp_path / "fixture").is_dir() and not (tmp_path / ".fixture.old-4242").exists()

@@ -1,5 +1,7 @@
 import json
+import os
 
+import pytest
 
 from training.export import discard, library_versions, publish, staging_dir, write_model
 from training.predict import file_sha256
@@ -36,6 +38,31 @@ def test_a_discarded_stage_leaves_the_old_model(tmp_path):
     target, stage = _good_model_and_stage(tmp_path, "half")
     discard(stage)
     assert (target / "model.joblib").read_text() == "good" and not stage.exists()
+
+
+def test_an_interrupt_between_the_renames_puts_the_old_model_back(tmp_path, monkeypatch):
+    target, stage = _good_model_and_stage(tmp_path, "better")
+    real, calls = os.rename, []
+
+    def rename(a, b):  # the first rename (old model aside) happens; Ctrl-C lands before the second
+        calls.append(a)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(a, b)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        publish(stage, target)
+    monkeypatch.undo()
+    assert (target / "model.joblib").read_text() == "good"
+    assert not any(p.name.startswith(".m.old") for p in tmp_path.iterdir())
+
+
+def test_publish_clears_old_models_an_interrupt_left(tmp_path):
+    target, stage = _good_model_and_stage(tmp_path, "better")
+    (tmp_path / ".m.old-99").mkdir()
+    publish(stage, target)
+    assert (target / "model.joblib").read_text() == "better" and not (tmp_path / ".m.old-99").exists()
 
 
 def test_versions_name_the_libraries():

@@ -7,3 +7,8 @@ class StanceError(ValueError):
     The message is complete on its own (file, line, field, what is valid), so the CLI prints
     it without a traceback.
     """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler stopping the job), raised where the process is so that a run ends the
+    way Ctrl-C ends it: MLflow run KILLED, staging directory removed, previous model kept."""

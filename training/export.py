@@ -57,12 +57,12 @@ def publish(stage: Path, target: Path) -> None:
         os.rename(target, old)
     try:
         os.rename(stage, target)
-    except OSError:
-        if old is not None:
-            os.rename(old, target)  # put the good model back
+    except BaseException:  # OSError, or an interrupt between the renames: put the good model back
+        if old is not None and not target.exists():
+            os.rename(old, target)
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for stale in target.parent.glob(f".{target.name}.old-*"):  # ours, and any an interrupt left
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def discard(stage: Path) -> None:

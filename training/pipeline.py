@@ -19,7 +19,7 @@ from training.datasets import fnc1, load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
 from training.models import build_baseline, build_classifier, build_pipeline, fit_classifier
-from training.predict import Predictor, ordered_proba
+from training.predict import Predictor, ordered_proba, restore_interrupted
 
 SPLITS = ("train", "dev", "test")
 
@@ -43,6 +43,8 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
     frames["train"] = stance_training_pairs(cfg, frames["train"], log)
     externals = external.load_configured(cfg, log)
     target = Path(models_dir) / cfg.name
+    if restore_interrupted(target):
+        log(f"restored {target}/ from an earlier run stopped while swapping it in")
     stage = export.staging_dir(target)  # reports are written here even when not exporting
     git, versions = tracking.git_state(), export.library_versions()
     if not register:

@@ -133,6 +133,7 @@ class Predictor:
 def load_predictor(path) -> Predictor:
     """Load `models/<name>/`, checking the model file's checksum and the scikit-learn version."""
     d = Path(path)
+    restore_interrupted(d)
     if not d.is_dir():
         raise StanceError(f"{d}: model directory not found; train one with `make train` (writes models/<config name>/)")
     meta_path, model_path = d / METADATA_FILE, d / MODEL_FILE
@@ -162,3 +163,16 @@ def _check_file(path: Path, expected: str) -> None:
     if actual != expected:
         raise StanceError(f"{path}: checksum mismatch (file was modified or corrupted: sha256 {actual[:12]}…, "
                           f"metadata says {expected[:12]}…); retrain with `make train`")
+
+
+def restore_interrupted(target: Path) -> bool:
+    """Put the previous model back when a run was stopped between the two renames of its swap
+    (export.publish): `target` missing, `.<name>.old-<pid>` beside it. True if one was restored."""
+    target = Path(target)
+    if target.exists() or not target.parent.is_dir():
+        return False
+    old = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not old:
+        return False
+    old[-1].rename(target)
+    return True

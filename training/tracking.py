@@ -48,13 +48,17 @@ def git_state() -> dict:
 
 @contextlib.contextmanager
 def run(cfg: Config, run_name: str | None = None):
-    """An MLflow run that ends FAILED (not RUNNING) when the body raises or is interrupted."""
+    """An MLflow run that ends KILLED when interrupted (SIGINT, SIGTERM), FAILED when the body
+    raises, never RUNNING."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(cfg.tracking.experiment)
     active = mlflow.start_run(run_name=run_name or cfg.name)
     try:
         yield active
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (errors.Terminated)
+        mlflow.end_run(status="KILLED")
+        raise
     except BaseException:
         mlflow.end_run(status="FAILED")
         raise
