@@ -118,7 +118,7 @@ def test_failed_run_is_marked_failed_and_keeps_the_old_model(trained, tmp_path, 
     _one_line_error(capsys, main(["train", "--config", str(cfg), "--models-dir", str(trained["model"].parent)]),
                     "model.params")
     assert (trained["model"] / "model.joblib").read_bytes() == before
-    assert not [p for p in trained["model"].parent.iterdir() if p.name.startswith(".")]
+    assert not [p for p in trained["model"].parent.iterdir() if p.name.startswith(".") and p.suffix != ".lock"]
     client = MlflowClient(trained["uri"])
     runs = client.search_runs([client.get_experiment_by_name("fixture").experiment_id], order_by=["start_time DESC"])
     assert runs[0].info.status == "FAILED"
@@ -203,7 +203,7 @@ def test_sigterm_ends_the_run_killed_and_keeps_the_previous_model(trained, tmp_p
     lines += proc.stderr.readlines()
     assert proc.wait(timeout=120) == 143, lines
     assert lines[-1] == "terminated (SIGTERM): no model was written or replaced\n" and "Traceback" not in "".join(lines)
-    assert sorted(p.name for p in models.iterdir()) == ["fixture"]  # no .fixture.tmp-* left
+    assert sorted(p.name for p in models.iterdir() if p.suffix != ".lock") == ["fixture"]  # no .fixture.tmp-* left
     assert (models / "fixture" / "model.joblib").read_bytes() == before
     runs = MlflowClient(uri).search_runs(MlflowClient(uri).search_experiments()[0].experiment_id)
     assert [r.info.status for r in runs] == ["KILLED"]

@@ -31,7 +31,7 @@ def test_publish_replaces_only_after_a_complete_write(tmp_path):
     target, stage = _good_model_and_stage(tmp_path, "better")
     publish(stage, target)
     assert (target / "model.joblib").read_text() == "better"
-    assert not any(p.name.startswith(".m.") for p in tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".m.")] == [".m.lock"]  # no staging left
 
 
 def test_a_discarded_stage_leaves_the_old_model(tmp_path):

@@ -29,3 +29,31 @@ def test_git_state_and_requirements():
     g = git_state()
     assert set(g) == {"git_commit", "git_dirty"}
     assert any(r.startswith("scikit-learn==") for r in pip_requirements())
+
+
+def test_two_trainings_at_once_on_a_fresh_sqlite_store_both_land(tmp_path):
+    """Both runs FINISHED and registered, and models/<name>/ whole: without the store lock one
+    of them died in MLflow's schema migration ("duplicate column name: step")."""
+    import os
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from conftest import ROOT, make_corpus, write_config
+    from training.predict import load_predictor
+    corpus = make_corpus(tmp_path / "corpus", docs=["101_valdoria_voter_register", "102_maranta_fuel_subsidy",
+                                                     "103_brenholm_port_vote", "104_castelbrook_hollis_rally"])
+    cfg = write_config(tmp_path / "c.yaml", corpus, **{"evaluation.cv_folds": 0, "evaluation.bootstrap": 0,
+                                                       "relevance.enabled": False})
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cmd = [sys.executable, "-m", "training", "train", "--config", str(cfg), "--models-dir", str(tmp_path / "models")]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
+    client = MlflowClient(uri)
+    runs = [r for e in client.search_experiments() for r in client.search_runs(e.experiment_id)]
+    assert sorted(r.info.status for r in runs) == ["FINISHED", "FINISHED"]
+    assert len(client.search_model_versions("name='stance-classifier'")) == 2
+    assert load_predictor(tmp_path / "models" / "fixture").labels  # whole, checksum valid

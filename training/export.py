@@ -50,7 +50,15 @@ def write_relevance(stage: Path, model, threshold: float) -> dict:
 
 
 def publish(stage: Path, target: Path) -> None:
-    """Swap `stage` in as `target`; the previous model is removed only after the swap."""
+    """Swap `stage` in as `target`; the previous model is removed only after the swap. Two runs
+    publishing the same name take turns (a lock file beside it), so the last one wins whole."""
+    import fcntl
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _swap(stage, target)
+
+
+def _swap(stage: Path, target: Path) -> None:
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -47,13 +47,34 @@ def git_state() -> dict:
 
 
 @contextlib.contextmanager
+def store_lock(uri: str):
+    """An exclusive lock beside an SQLite store (`mlflow.db.lock`) while it is opened: two trainings
+    started at once on a fresh store otherwise both run MLflow's schema migration, and one dies
+    ("duplicate column name: step"). Other stores (a tracking server) need no lock."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+    path = Path(uri[len("sqlite:///"):]).with_name(Path(uri[len("sqlite:///"):]).name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def run(cfg: Config, run_name: str | None = None):
     """An MLflow run that ends KILLED when interrupted (SIGINT, SIGTERM), FAILED when the body
     raises, never RUNNING."""
     mlflow = _mlflow()
-    mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_experiment(cfg.tracking.experiment)
-    active = mlflow.start_run(run_name=run_name or cfg.name)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    with store_lock(uri):  # the first process to open a fresh SQLite store migrates its schema
+        mlflow.set_experiment(cfg.tracking.experiment)
+        active = mlflow.start_run(run_name=run_name or cfg.name)
     try:
         yield active
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (errors.Terminated)
