@@ -57,3 +57,16 @@ def test_two_trainings_at_once_on_a_fresh_sqlite_store_both_land(tmp_path):
     assert sorted(r.info.status for r in runs) == ["FINISHED", "FINISHED"]
     assert len(client.search_model_versions("name='stance-classifier'")) == 2
     assert load_predictor(tmp_path / "models" / "fixture").labels  # whole, checksum valid
+
+
+def test_runs_are_named_and_the_experiment_opens_on_training_runs(trained):
+    """Run names tell runs apart (`<config>-<short commit>-<UTC time>`), and the experiment is
+    tagged as model development so MLflow 3's UI opens on the runs table, not a GenAI overview."""
+    import re
+
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(trained["uri"])
+    exp = client.get_experiment_by_name("fixture")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    names = [r.info.run_name for r in client.search_runs(exp.experiment_id)]
+    assert names and all(re.fullmatch(r"fixture-([0-9a-f]{7}|unknown)-\d{8}T\d{6}Z", n) for n in names), names

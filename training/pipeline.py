@@ -50,7 +50,7 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
     if not register:
         cfg.tracking.registered_model = None
     try:
-        with tracking.run(cfg) as active:
+        with tracking.run(cfg, tracking.name_run(cfg, git)) as active:
             log(f"MLflow run {active.info.run_id} in experiment {cfg.tracking.experiment!r} at {tracking.tracking_uri()}")
             tracking.log_setup(cfg, corpus, versions, git)
             pipeline, mats, metrics = fit(cfg, corpus.hash, frames, log)

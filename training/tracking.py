@@ -74,6 +74,9 @@ def run(cfg: Config, run_name: str | None = None):
     mlflow.set_tracking_uri(uri)
     with store_lock(uri):  # the first process to open a fresh SQLite store migrates its schema
         mlflow.set_experiment(cfg.tracking.experiment)
+        # MLflow 3 opens an experiment without this tag on a GenAI overview of traces; this
+        # project logs training runs, so the UI should open on the runs table
+        mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
         active = mlflow.start_run(run_name=run_name or cfg.name)
     try:
         yield active
@@ -85,6 +88,12 @@ def run(cfg: Config, run_name: str | None = None):
         raise
     else:
         mlflow.end_run(status="FINISHED")
+
+
+def name_run(cfg: Config, git: dict) -> str:
+    """`<config name>-<short commit>-<UTC time>`: runs told apart in the UI's runs table."""
+    import time
+    return f"{cfg.name}-{git['git_commit'][:7]}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 
 
 def log_setup(cfg: Config, corpus, versions: dict, git: dict) -> None:
