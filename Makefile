@@ -52,6 +52,7 @@ tradeoff: $(VENV)/.installed ## retrain with other hard-pair weights / meaning s
 	$(PY) -m training tradeoff --config $(CONFIG)
 
 ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same store (PORT=5000)
+	@echo "MLflow UI: http://127.0.0.1:$(PORT)/#/experiments?workflowType=machine_learning (Model training mode)"
 	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1
 
 test: $(VENV)/.installed ## run the test suite (slow benchmark tests excluded)
