@@ -8,6 +8,8 @@ The CLI only parses arguments and prints; everything a run does happens here.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,6 +26,18 @@ from training.predict import Predictor, ordered_proba, restore_interrupted
 SPLITS = ("train", "dev", "test")
 
 
+# The stages `checkpoint` marks, in order (the interrupt test stops a training at each one).
+STAGES = ("load", "features", "fit", "evaluate", "log_model", "publish")
+
+
+def checkpoint(stage: str) -> None:
+    """Fault injection for the interrupt test: with STANCE_INTERRUPT_AT=<stage> the process sends
+    itself SIGTERM here, as a scheduler would (the CLI turns it into errors.Terminated)."""
+    if os.environ.get("STANCE_INTERRUPT_AT") == stage:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs between bytecodes: wait here, not in the next stage
+
+
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -32,6 +46,7 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
     """Train, evaluate, log to MLflow and (optionally) export models/<name>/. Returns the metrics."""
     t_start = time.perf_counter()
     corpus = load_corpus(cfg)
+    checkpoint("load")
     sizes = {s: len(corpus.splits[s]) for s in SPLITS}
     log(f"corpus {corpus.source}: {sizes['train']} train / {sizes['dev']} dev / {sizes['test']} test pairs, "
         f"hash {corpus.hash[:12]}")
@@ -55,6 +70,7 @@ def run(cfg, models_dir: str = "models", register: bool = True, export_model: bo
             tracking.log_setup(cfg, corpus, versions, git)
             pipeline, mats, metrics = fit(cfg, corpus.hash, frames, log)
             report_dir = stage / "reports"
+            checkpoint("evaluate")
             preds = evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, metrics, log)
             evaluate_baselines(cfg, frames, externals, metrics, log)
             resample(cfg, frames, preds, corpus.labels, metrics, log)
@@ -74,9 +90,11 @@ def fit(cfg, corpus_hash: str, frames: dict, log):
     from sklearn.pipeline import Pipeline
     y_train = frames["train"]["stance"].to_numpy(dtype=object)
     t = time.perf_counter()
+    checkpoint("features")
     feats, mats, cache_hit = fit_transform_splits(cfg, corpus_hash, frames, y_train, log=log)
     t_features = time.perf_counter() - t
     t = time.perf_counter()
+    checkpoint("fit")
     clf = fit_classifier(build_classifier(cfg), mats["train"], y_train, frames["train"]["group"].to_numpy(),
                          train_weights(cfg, frames["train"]))
     t_fit = time.perf_counter() - t
@@ -241,10 +259,12 @@ def publish(cfg, pipeline, frames, corpus, metrics, stage, target, export_model,
         (stage / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
     if cfg.tracking.log_model:
         t = time.perf_counter()
+        checkpoint("log_model")
         version = tracking.log_model(pipeline, cfg, frames["train"][["claim", "sentence"]].head(3), corpus.labels)
         log(f"logged model to MLflow in {time.perf_counter() - t:.1f}s"
             + (f", registered {cfg.tracking.registered_model!r} version {version}" if version else ""))
     if export_model:
+        checkpoint("publish")
         export.publish(stage, target)
         log(f"exported {target}/ (model.joblib, metadata.json, reports/)")
     else:
