@@ -19,7 +19,7 @@ export OMP_NUM_THREADS
 TRACKING := $(or $(MLFLOW_TRACKING_URI),sqlite:///$(CURDIR)/mlflow.db)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data train sweep predict evaluate tradeoff ui test test-slow bench bench-fnc1 lock clean
+.PHONY: help venv data train sweep predict evaluate tradeoff ui server test test-slow bench bench-fnc1 lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ tradeoff: $(VENV)/.installed ## retrain with other hard-pair weights / meaning s
 ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same store (PORT=5000)
 	@echo "MLflow UI: http://127.0.0.1:$(PORT)/#/experiments?workflowType=machine_learning (Model training mode)"
 	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1
+
+server: $(VENV)/.installed ## MLflow tracking server on PostgreSQL (.pg/, or MLFLOW_BACKEND_URI) on 127.0.0.1:$(PORT); Ctrl-C stops both
+	$(PY) -m training server --port $(PORT)
 
 test: $(VENV)/.installed ## run the test suite (slow benchmark tests excluded)
 	$(PY) -m pytest -q

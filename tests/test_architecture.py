@@ -13,7 +13,8 @@ ALLOWED = {
     "predict": {"errors"},
     # relevance reads the documents (text) and reuses the cue lexicon (features)
     "relevance": {"features", "text"},
-    "document": {"errors", "names", "text"},
+    "document": {"datasets", "errors", "names", "text"},
+    "server": {"errors"},
     "datasets": {"config", "errors", "names", "text", "evaluate"},
     # features may name training.models only to re-export DenseTopK for old pickles
     "features": {"config", "text", "models"},
@@ -26,7 +27,7 @@ ALLOWED = {
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
     "bench": {"config", "datasets", "document", "errors", "predict", "text"},
     "cli": {"bench", "config", "datasets", "document", "errors", "evaluate", "external", "names", "pipeline", "predict",
-            "text", "tradeoff"},
+            "server", "text", "tradeoff"},
     "__main__": {"cli"},
 }
 

@@ -6,7 +6,6 @@ User mistakes (StanceError) print one line to stderr and exit 2, with no traceba
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -101,33 +100,13 @@ def cmd_predict(args) -> int:
         if args.output:
             log(f"wrote {len(rows)} rows ({args.format or 'table'}) to {args.output}")
     else:
-        records = _read_input(Path(args.input))
+        from training import document
+        records = document.read_pairs(Path(args.input))
         predicted, proba = p.predict_with_proba([r["claim"] for r in records], [r["sentence"] for r in records])
-        _write_predictions(records, predicted, proba, p.labels, args.output)
+        document.write_output(document.predictions_jsonl(records, predicted, proba, p.labels), args.output, "predictions")
+        if args.output:
+            log(f"wrote {len(records)} predictions to {args.output}")
     return 0
-
-
-def _read_input(src: Path) -> list[dict]:
-    """JSONL rows with string `claim` and `sentence`; a bad row is a one-line error."""
-    if not src.is_file():
-        raise StanceError(f"{src}: input file not found")
-    from training.datasets import read_jsonl
-    records = []
-    for at, r in read_jsonl(src):
-        for k in ("claim", "sentence"):
-            if not isinstance(r, dict) or not isinstance(r.get(k), str):
-                raise StanceError(f"{at}: field {k!r}: missing or not a string")
-        records.append(r)
-    return records
-
-
-def _write_predictions(records, predicted, proba, labels, output) -> None:
-    from training.document import write_output
-    text = "".join(json.dumps({**r, "predicted": lab, "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}},
-                              ensure_ascii=False) + "\n" for r, lab, pr in zip(records, predicted, proba))
-    write_output(text, output, "predictions")
-    if output:
-        log(f"wrote {len(records)} predictions to {output}")
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -227,6 +206,11 @@ def cmd_bench_fnc1(args) -> int:
     return 0
 
 
+def cmd_server(args) -> int:
+    from training.server import serve
+    return serve(Path.cwd(), args.port, Path(args.artifacts).resolve(), log)
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -259,6 +243,8 @@ COMMANDS = {
         CONFIG, ("--hard-weights", {"default": "0,0.1,0.25,0.5,1,2"}),
         ("--meaning-shares", {"default": "0,0.2,0.4,0.5,0.6,0.8,1"}),
         ("--output", {"default": "reports/tradeoff", "help": "directory for tradeoff.csv, .json and .png"})]),
+    "server": ("an MLflow tracking server on PostgreSQL (or $MLFLOW_BACKEND_URI), in the foreground", cmd_server, [
+        ("--port", {"type": int, "default": 5000}), ("--artifacts", {"default": "mlartifacts"})]),
     "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
         CONFIG, MODEL, ("--pairs", {"type": int, "default": 20000}), ("--repeats", {"type": int, "default": 11})]),
     "bench-fnc1": ("train and evaluate on FNC-1; print the table beside the anchors", cmd_bench_fnc1, [

@@ -1,4 +1,5 @@
-"""Document mode: one article against one or more claims, a row per sentence in document order.
+"""Document mode: one article against one or more claims, a row per sentence in document order
+(and the JSONL reading and writing of `predict --input`).
 
     rows = label_document(predictor, text, ["Putin and Trump spoke by phone last week"])
     write_rows(rows, predictor.labels, "html", "report.html", title="article.txt")
@@ -50,6 +51,26 @@ def read_claims(path) -> list[str]:
     if not claims:
         raise StanceError(f"{p}: no claims (write one claim per line)")
     return claims
+
+
+def read_pairs(src: Path) -> list[dict]:
+    """`predict --input`: JSONL rows with string `claim` and `sentence`; a bad row is a one-line error."""
+    if not src.is_file():
+        raise StanceError(f"{src}: input file not found")
+    from training.datasets import read_jsonl
+    records = []
+    for at, r in read_jsonl(src):
+        for k in ("claim", "sentence"):
+            if not isinstance(r, dict) or not isinstance(r.get(k), str):
+                raise StanceError(f"{at}: field {k!r}: missing or not a string")
+        records.append(r)
+    return records
+
+
+def predictions_jsonl(records, predicted, proba, labels) -> str:
+    """`predict --input`'s output: each input row plus `predicted` and `proba` per label."""
+    return "".join(json.dumps({**r, "predicted": lab, "proba": {lab: round(float(x), 6) for lab, x in zip(labels, pr)}},
+                              ensure_ascii=False) + "\n" for r, lab, pr in zip(records, predicted, proba))
 
 
 def label_document(p, text: str, claims: list[str], min_relevance: float | None = None,

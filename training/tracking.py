@@ -73,11 +73,12 @@ def run(cfg: Config, run_name: str | None = None):
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     with store_lock(uri):  # the first process to open a fresh SQLite store migrates its schema
-        mlflow.set_experiment(cfg.tracking.experiment)
+        experiment_id = _experiment(mlflow, cfg.tracking.experiment)
+        mlflow.set_experiment(experiment_id=experiment_id)
         # MLflow 3 opens an experiment without this tag on a GenAI overview of traces; this
         # project logs training runs, so the UI should open on the runs table
         mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
-        active = mlflow.start_run(run_name=run_name or cfg.name)
+        active = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or cfg.name)
     try:
         yield active
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (errors.Terminated)
@@ -88,6 +89,23 @@ def run(cfg: Config, run_name: str | None = None):
         raise
     else:
         mlflow.end_run(status="FINISHED")
+
+
+def _experiment(mlflow, name: str) -> str:
+    """The experiment's id, creating it if needed. Two trainings creating the same experiment on a
+    server at once: one create fails ("already exists"), so look it up again (without this one
+    of two concurrent runs landed in the Default experiment)."""
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name)
+    except mlflow.exceptions.MlflowException:
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
 
 
 def name_run(cfg: Config, git: dict) -> str:
@@ -112,7 +130,20 @@ def log_setup(cfg: Config, corpus, versions: dict, git: dict) -> None:
             dataset = mlflow.data.from_pandas(df, source=str(Path(corpus.source).resolve()),
                                               name=f"{cfg.name}-{split}", targets="stance",
                                               digest=f"{corpus.hash[:8]}-{split}")
-            mlflow.log_input(dataset, context=split)
+            _retry(lambda: mlflow.log_input(dataset, context=split), mlflow)
+
+
+def _retry(call, mlflow, attempts: int = 4):
+    """Two runs logging the same dataset at once race to insert it (a unique-key error from a
+    PostgreSQL-backed server); the second try finds it there and links it."""
+    import time
+    for k in range(attempts):
+        try:
+            return call()
+        except mlflow.exceptions.MlflowException:
+            if k == attempts - 1:
+                raise
+            time.sleep(0.2 * (k + 1))
 
 
 def log_results(metrics: dict, artifact_dir: Path) -> None:
