@@ -74,4 +74,4 @@ lock: ## re-pin requirements.lock from the current .venv
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
 
 clean: ## remove generated files (models, MLflow store, caches; keeps .venv)
-	rm -rf models mlflow.db mlruns .cache .pytest_cache
+	rm -rf models mlflow.db mlflow.db.lock mlruns .cache .pytest_cache
