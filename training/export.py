@@ -16,7 +16,7 @@ from pathlib import Path
 
 import joblib
 
-from training.predict import METADATA_FILE, MODEL_FILE, RELEVANCE_FILE, file_sha256
+from training.predict import METADATA_FILE, MODEL_FILE, RELEVANCE_FILE, file_sha256, swap_lock
 
 
 def library_versions() -> dict:
@@ -52,9 +52,7 @@ def write_relevance(stage: Path, model, threshold: float) -> dict:
 def publish(stage: Path, target: Path) -> None:
     """Swap `stage` in as `target`; the previous model is removed only after the swap. Two runs
     publishing the same name take turns (a lock file beside it), so the last one wins whole."""
-    import fcntl
-    with open(target.parent / f".{target.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with swap_lock(target):
         _swap(stage, target)
 
 

@@ -10,6 +10,7 @@ Imports neither mlflow nor datasets: only joblib, scikit-learn (via the pickle) 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -169,10 +170,20 @@ def restore_interrupted(target: Path) -> bool:
     """Put the previous model back when a run was stopped between the two renames of its swap
     (export.publish): `target` missing, `.<name>.old-<pid>` beside it. True if one was restored."""
     target = Path(target)
-    if target.exists() or not target.parent.is_dir():
+    if target.exists() or not target.parent.is_dir() or not any(target.parent.glob(f".{target.name}.old-*")):
         return False
-    old = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if not old:
-        return False
-    old[-1].rename(target)
-    return True
+    with swap_lock(target):  # a swap in progress holds it: its missing target is not an interrupt
+        old = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+        if target.exists() or not old:
+            return False
+        old[-1].rename(target)
+        return True
+
+
+@contextlib.contextmanager
+def swap_lock(target: Path):
+    """The lock beside a model directory (`.<name>.lock`) that its swaps and restores take turns on."""
+    import fcntl
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

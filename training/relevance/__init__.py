@@ -75,12 +75,14 @@ def train(cfg, frames: dict, log) -> tuple[RelevanceModel, float, dict]:
     r = cfg.relevance
     model = RelevanceModel(rounds=r.rounds, folds=r.folds, max_iter=r.max_iter, learning_rate=r.learning_rate, random_state=cfg.seed)
     model.fit(train_rows, train_rows["relevant"])
-    pick = "dev" if pairs["dev"] is not None else "train"
-    threshold = best_threshold(pairs[pick]["relevant"].to_numpy(), model.in_document(pairs[pick]))
+    # each split scored once: in the document, and per pair alone (stage 1 of the same pass)
+    scored = {s: model.in_document(pairs[s], with_pairwise=True) for s in ("dev", "test") if pairs[s] is not None}
+    pick = "dev" if "dev" in scored else "train"
+    threshold = best_threshold(pairs[pick]["relevant"].to_numpy(),
+                               scored["dev"][0] if pick == "dev" else model.in_document(pairs["train"]))
     metrics = {"relevance_threshold": threshold, "relevance_train_pairs": len(train_rows)}
-    for s in ("dev", "test"):
-        if pairs[s] is not None:
-            metrics.update(scores(f"relevance_{s}", pairs[s], model, threshold))
+    for s, (p, alone) in scored.items():
+        metrics.update(scores(f"relevance_{s}", pairs[s]["relevant"].to_numpy(), p, alone, threshold))
     metrics["relevance_seconds"] = time.perf_counter() - t
     main = "test" if pairs["test"] is not None else "dev"
     log(f"relevance ({main} documents against their own claims): ROC AUC {metrics[f'relevance_{main}_roc_auc']:.3f}, "
@@ -100,10 +102,9 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(cuts[int(np.flatnonzero(f1 == f1.max())[-1])])
 
 
-def scores(prefix: str, pairs, model: RelevanceModel, threshold: float) -> dict:
+def scores(prefix: str, y: np.ndarray, p: np.ndarray, alone: np.ndarray, threshold: float) -> dict:
+    """Metrics of relevance `p` (in the document) and `alone` (per pair) against the labels `y`."""
     from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
-    y = pairs["relevant"].to_numpy()
-    p, alone = model.in_document(pairs), model.relevance(pairs)
     hit = p >= threshold
     out = {f"{prefix}_pairs": len(y), f"{prefix}_relevant_share": float(y.mean()),
            f"{prefix}_precision": float(precision_score(y, hit, zero_division=0)),

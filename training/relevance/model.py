@@ -214,15 +214,16 @@ class RelevanceModel(ClassifierMixin, BaseEstimator):
         """Stage 1: each pair on its own."""
         return self._pairwise(self.parts_, X, self._fixed(X))[:, 0]
 
-    def in_document(self, X) -> np.ndarray:
-        """Stage 2: the pairs of each claim are one document's sentences, in order."""
+    def in_document(self, X, with_pairwise: bool = False):
+        """Stage 2: the pairs of each claim are one document's sentences, in order. With
+        `with_pairwise`, also stage 1's scores (what `relevance` returns), computed on the way."""
         if not len(X):
-            return np.zeros(0)
+            return (np.zeros(0), np.zeros(0)) if with_pairwise else np.zeros(0)
         pair, docs = self._pairwise(self.parts_, X, self._fixed(X)), self._documents(X)
         score = pair[:, 0]
         for booster in self.rounds_:
             score = booster.predict_proba(self._round_features(docs, pair, score))[:, 1]
-        return score
+        return (score, pair[:, 0]) if with_pairwise else score
 
     def predict_proba(self, X):
         p = self.in_document(X)
