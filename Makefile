@@ -56,7 +56,7 @@ ui: $(VENV)/.installed ## MLflow UI on http://127.0.0.1:$(PORT) over the same st
 	$(VENV)/bin/mlflow server --backend-store-uri $(TRACKING) --host 127.0.0.1 --port $(PORT) --workers 1
 
 server: $(VENV)/.installed ## MLflow tracking server on PostgreSQL (.pg/, or MLFLOW_BACKEND_URI) on 127.0.0.1:$(PORT); Ctrl-C stops both
-	$(PY) -m training server --port $(PORT)
+	$(PY) -m training server --port $(PORT) $(if $(PG_DIR),--pg-dir "$(PG_DIR)")
 
 test: $(VENV)/.installed ## run the test suite (slow benchmark tests excluded)
 	$(PY) -m pytest -q

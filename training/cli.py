@@ -208,7 +208,7 @@ def cmd_bench_fnc1(args) -> int:
 
 def cmd_server(args) -> int:
     from training.server import serve
-    return serve(Path.cwd(), args.port, Path(args.artifacts).resolve(), log)
+    return serve(Path(args.pg_dir).resolve(), args.port, Path(args.artifacts).resolve(), log)
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -244,7 +244,8 @@ COMMANDS = {
         ("--meaning-shares", {"default": "0,0.2,0.4,0.5,0.6,0.8,1"}),
         ("--output", {"default": "reports/tradeoff", "help": "directory for tradeoff.csv, .json and .png"})]),
     "server": ("an MLflow tracking server on PostgreSQL (or $MLFLOW_BACKEND_URI), in the foreground", cmd_server, [
-        ("--port", {"type": int, "default": 5000}), ("--artifacts", {"default": "mlartifacts"})]),
+        ("--port", {"type": int, "default": 5000}), ("--artifacts", {"default": "mlartifacts"}),
+        ("--pg-dir", {"default": ".pg", "help": "PostgreSQL's data and socket folder (default .pg)"})]),
     "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
         CONFIG, MODEL, ("--pairs", {"type": int, "default": 20000}), ("--repeats", {"type": int, "default": 11})]),
     "bench-fnc1": ("train and evaluate on FNC-1; print the table beside the anchors", cmd_bench_fnc1, [

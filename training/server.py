@@ -44,13 +44,23 @@ def _run(cmd: list[str], what: str) -> None:
         raise StanceError(f"{what} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
 
 
-def start_postgres(root: Path, log) -> tuple[str, callable]:
-    """Start (initialising if needed) PostgreSQL in root/.pg; returns (backend URI, stop)."""
-    pg, data, run = root / ".pg", root / ".pg" / "data", root / ".pg" / "run"
+def _check_reachable(pg: Path) -> None:
+    """As root, `postgres` must be able to walk down to pg: a clone under /root (0700) is not."""
+    if os.geteuid() != 0:
+        return
+    if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(pg)]).returncode != 0:
+        raise StanceError(f"{pg}: the postgres user cannot reach this folder (a parent is private to root); "
+                          f"put the data elsewhere with PG_DIR=/var/tmp/stance-pg (make server) or --pg-dir")
+
+
+def start_postgres(pg: Path, log) -> tuple[str, callable]:
+    """Start (initialising if needed) PostgreSQL in pg (.pg/ by default); returns (backend URI, stop)."""
+    data, run = pg / "data", pg / "run"
     run.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(pg, "postgres", "postgres")
         shutil.chown(run, "postgres", "postgres")
+        _check_reachable(pg)
     if not (data / "PG_VERSION").exists():
         log(f"initialising PostgreSQL in {data}")
         _run(_as_pg_user([_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "mlflow", "--no-sync"]), "initdb")
@@ -83,12 +93,12 @@ def wait_healthy(url: str, proc, seconds: float = 60) -> float:
     raise StanceError(f"the MLflow server at {url} did not answer /health within {seconds:.0f} s")
 
 
-def serve(root: Path, port: int, artifacts: Path, log) -> int:
+def serve(pg: Path, port: int, artifacts: Path, log) -> int:
     """Run PostgreSQL (unless $MLFLOW_BACKEND_URI) and the MLflow server until SIGINT/SIGTERM."""
     t0 = time.perf_counter()
     backend, stop_pg = os.environ.get("MLFLOW_BACKEND_URI"), (lambda: None)
     if not backend:
-        backend, stop_pg = start_postgres(root, log)
+        backend, stop_pg = start_postgres(pg, log)
     stopping = []
 
     def on_signal(signum, frame):
