@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,6 +19,7 @@ def _free_port():
 
 
 def test_ui_server_shows_the_run(tmp_path, mlflow_store):
+    from training.server import wait_healthy
     from training.config import from_dict
     from training.tracking import run
     import mlflow
@@ -34,15 +34,7 @@ def test_ui_server_shows_the_run(tmp_path, mlflow_store):
                             env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, "mlflow server exited"
-                assert time.time() < deadline, "mlflow server not ready in 60 s"
-                time.sleep(0.5)
+        wait_healthy(base, proc)
         req = urllib.request.Request(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=ui-test")
         exp_id = json.load(urllib.request.urlopen(req, timeout=10))["experiment"]["experiment_id"]
         body = json.dumps({"experiment_ids": [exp_id]}).encode()

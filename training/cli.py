@@ -1,4 +1,5 @@
-"""Command line: python -m training {data,train,sweep,predict,evaluate,tradeoff,bench,bench-fnc1} ...
+"""Command line: python -m training {data,train,sweep,predict,evaluate,tradeoff} ...; the operations
+(server, serve, score, bench, bench-fnc1, bench-scale) are in cli_ops.py.
 
 User mistakes (StanceError) print one line to stderr and exit 2, with no traceback.
 """
@@ -177,40 +178,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-# --- bench ---------------------------------------------------------------------------------
-
-def cmd_bench(args) -> int:
-    from training.bench import measure
-    rows = measure(args.config, args.model, args.repeats, args.pairs)
-    print(f"\n{'measure':44} {'value':>14} {'target':>10}")
-    for name, value, target, ok in rows:
-        print(f"{name:44} {value:>14} {target:>10} {'' if ok is None else ('ok' if ok else 'MISSED')}")
-    return 0
-
-
-def cmd_bench_fnc1(args) -> int:
-    import resource
-    import shutil
-    from training.config import load_config
-    cfg = load_config(args.config)
-    if args.no_cache:
-        shutil.rmtree(".cache/features", ignore_errors=True)
-    t = time.perf_counter()
-    m = train(cfg, models_dir=args.models_dir)
-    wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from training.datasets.fnc1 import bench_table
-    print(bench_table(m, cfg.model.type, wall, peak))
-    print(f"features: {'cache hit' if m.get('features_cache_hit') else 'computed'}; "
-          f"features {m['features_seconds']:.1f}s, fit {m['fit_seconds']:.1f}s, total {wall:.1f}s")
-    return 0
-
-
-def cmd_server(args) -> int:
-    from training.server import serve
-    return serve(Path(args.pg_dir).resolve(), args.port, Path(args.artifacts).resolve(), log)
-
-
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -243,21 +210,14 @@ COMMANDS = {
         CONFIG, ("--hard-weights", {"default": "0,0.1,0.25,0.5,1,2"}),
         ("--meaning-shares", {"default": "0,0.2,0.4,0.5,0.6,0.8,1"}),
         ("--output", {"default": "reports/tradeoff", "help": "directory for tradeoff.csv, .json and .png"})]),
-    "server": ("an MLflow tracking server on PostgreSQL (or $MLFLOW_BACKEND_URI), in the foreground", cmd_server, [
-        ("--port", {"type": int, "default": 5000}), ("--artifacts", {"default": "mlartifacts"}),
-        ("--pg-dir", {"default": ".pg", "help": "PostgreSQL's data and socket folder (default .pg)"})]),
-    "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
-        CONFIG, MODEL, ("--pairs", {"type": int, "default": 20000}), ("--repeats", {"type": int, "default": 11})]),
-    "bench-fnc1": ("train and evaluate on FNC-1; print the table beside the anchors", cmd_bench_fnc1, [
-        ("--config", {"default": "configs/fnc1.yaml"}), MODELS_DIR,
-        ("--no-cache", {"action": "store_true", "help": "drop the feature cache first (cold timing)"})]),
 }
 
 
 def parser() -> argparse.ArgumentParser:
+    from training.cli_ops import COMMANDS as OPS  # serving, batch scoring and benchmarks
     ap = argparse.ArgumentParser(prog="python -m training", description="Stance classification toward claims.")
     sub = ap.add_subparsers(dest="command", required=True)
-    for name, (text, func, arguments) in COMMANDS.items():
+    for name, (text, func, arguments) in {**COMMANDS, **OPS}.items():
         p = sub.add_parser(name, help=text)
         for flag, kwargs in arguments:
             p.add_argument(flag, **kwargs)

@@ -18,3 +18,7 @@ CUE_RULE_OUTCOMES = ("warn", "deny", "other")
 DEFAULT_CUE_RULE_LABELS = {"warn": "warn", "deny": "deny", "other": "assert"}
 # Document mode's output formats (`predict --document --format`).
 DOCUMENT_FORMATS = ("table", "jsonl", "csv", "html")
+# Batch scoring's file formats (`score --input/--output`), named by the path's extension.
+SCORE_FORMATS = ("jsonl", "csv", "parquet")
+# Batch scoring's engines (`score --engine`).
+SCORE_ENGINES = ("local", "spark")

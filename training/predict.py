@@ -43,6 +43,31 @@ def ordered_proba(classes, raw: np.ndarray, labels) -> np.ndarray:
     return out
 
 
+def decision_rule(clf) -> dict:
+    """How a classifier turns its probabilities into a label, as data the Spark engine can apply
+    without the classifier: argmax, or the two-stage model's threshold and class weights."""
+    if getattr(clf, "predict_is_argmax", False):
+        return {"kind": "argmax"}
+    if hasattr(clf, "threshold_") and hasattr(clf, "weights_"):
+        return {"kind": "two_stage", "negative": str(clf.negative_label), "threshold": float(clf.threshold_),
+                "weights": {str(c): float(w) for c, w in zip(clf.stage2_.classes_, clf.weights_)}}
+    return {"kind": "argmax"}  # scikit-learn classifiers predict the argmax of predict_proba
+
+
+def decide(rule: dict, classes: list[str], proba: np.ndarray) -> list[str]:
+    """The label per row of `proba` (columns in `classes` order) under `rule`."""
+    classes = list(classes)
+    if rule["kind"] == "argmax":
+        return [classes[j] for j in np.argmax(proba, axis=1)]
+    neg = classes.index(rule["negative"])
+    second = [c for c in classes if c in rule["weights"]]
+    cols = [classes.index(c) for c in second]
+    # the model compares p2 * w, with p2 = proba / related: dividing by related keeps the argmax
+    pick = np.argmax(proba[:, cols] * np.array([rule["weights"][c] for c in second]), axis=1)
+    related = 1 - proba[:, neg]
+    return [rule["negative"] if r < rule["threshold"] else second[k] for r, k in zip(related, pick)]
+
+
 class Predictor:
     """A fitted pipeline plus its labels. Use `load_predictor` to make one."""
 

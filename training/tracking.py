@@ -154,9 +154,12 @@ def log_results(metrics: dict, artifact_dir: Path) -> None:
 
 def log_model(pipeline, cfg: Config, example, labels: list[str]) -> str | None:
     """Log the fitted pipeline with signature and input example, register it, and return the
-    registered version (pyfunc's predict returns predict_proba, columns in `labels` order)."""
+    registered version. pyfunc's predict returns predict_proba, columns in the classifier's class
+    order (metadata `proba_columns`; sorted, so `labels` order whenever the labels are sorted)."""
     mlflow = _mlflow()
     from mlflow.models import infer_signature
+
+    from training.predict import decision_rule
 
     proba = pipeline.predict_proba(example)
     info = mlflow.sklearn.log_model(
@@ -167,9 +170,43 @@ def log_model(pipeline, cfg: Config, example, labels: list[str]) -> str | None:
         pip_requirements=pip_requirements(), serialization_format="cloudpickle",
         pyfunc_predict_fn="predict_proba",
         code_paths=[str(Path(__file__).parent)],  # the custom transformers travel with the model
-        metadata={"labels": labels, "proba_columns": [str(c) for c in pipeline.classes_]},
+        metadata={"labels": labels, "proba_columns": [str(c) for c in pipeline.classes_],
+                  "decision": decision_rule(pipeline[-1])},  # how the Spark engine labels rows
     )
-    return str(info.registered_model_version) if cfg.tracking.registered_model else None
+    if not cfg.tracking.registered_model:
+        return None
+    version = str(info.registered_model_version)
+    choose_alias(cfg.tracking.registered_model, version, mlflow.active_run().info.run_id)
+    return version
+
+
+def choose_alias(name: str, version: str, run_id: str) -> tuple[str, str]:
+    """Alias the new version `champion` when its main-split macro-F1 is at least the current
+    champion's, else `challenger`; the reason is printed and kept as run tags."""
+    import sys
+
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient()
+    ours = client.get_run(run_id).data.metrics
+    metric = next((k for k in ("test_macro_f1", "dev_macro_f1") if k in ours), None)
+    try:
+        champ = client.get_model_version_by_alias(name, "champion")
+    except mlflow.exceptions.MlflowException:
+        champ = None
+    theirs = client.get_run(champ.run_id).data.metrics.get(metric) if champ and metric else None
+    if champ is None:
+        alias, why = "champion", "there was no champion"
+    elif metric is None or theirs is None:
+        alias, why = "challenger", f"no comparable macro-F1 beside champion version {champ.version}"
+    elif ours[metric] >= theirs:
+        alias, why = "champion", f"{metric} {ours[metric]:.4f} >= champion version {champ.version}'s {theirs:.4f}"
+    else:
+        alias, why = "challenger", f"{metric} {ours[metric]:.4f} < champion version {champ.version}'s {theirs:.4f}"
+    client.set_registered_model_alias(name, alias, version)
+    client.set_tag(run_id, "registry.alias", alias)
+    client.set_tag(run_id, "registry.alias_reason", why)
+    print(f"registry: {name!r} version {version} is @{alias}: {why}", file=sys.stderr, flush=True)
+    return alias, why
 
 
 def pip_requirements() -> list[str]:
