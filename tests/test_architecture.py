@@ -26,7 +26,7 @@ ALLOWED = {
                  "tracking"},
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
     "bench": {"config", "datasets", "document", "errors", "predict", "text"},
-    "score": {"datasets", "errors", "names"},
+    "score": {"datasets", "errors", "features", "names"},
     "score_spark": {"errors", "predict", "score", "tracking"},
     "bench_scale": {"config", "datasets", "errors", "server", "streaming"},
     "cli": {"cli_ops", "config", "datasets", "document", "errors", "evaluate", "external", "names", "pipeline",

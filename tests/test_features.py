@@ -57,6 +57,21 @@ def test_dedup_tfidf_equals_plain_on_distinct_texts():
     assert not np.allclose(d.transform(texts).toarray(), TfidfVectorizer().fit(texts).transform(texts).toarray())
 
 
+def test_shared_cache_gives_exactly_the_uncached_features_and_stays_bounded():
+    from training.features import base
+    feats = build_features(from_dict({"features": {"frames": {"enabled": True}}})).fit(X)
+    batches = [X, X.iloc[::-1], X.assign(claim=X["claim"].iloc[::-1].to_numpy()), X]
+    plain = [feats.transform(b) for b in batches]
+    with base.shared_cache(max_texts=2):
+        for b, expected in zip(batches, plain):
+            got = feats.transform(b)
+            assert got.shape == expected.shape and abs(got - expected).max() == 0  # exact, not close
+        owner = object()
+        base.cache_for(owner).update(a=1, b=2)
+        assert base.cache_for(owner) == {}  # emptied once it holds max_texts
+    assert base._SHARED is None and base.cache_for(feats) is None  # off again outside the block
+
+
 def test_feature_step_returns_one_row_per_pair_for_a_dataframe():
     # pyfunc gives a DataFrame: a bare vectorizer would iterate column names (2 rows, not 3)
     feats = build_features(from_dict({})).fit(X)

@@ -190,13 +190,16 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 20_000, worke
     """Label `src` into `dst` with the model's own predict; `workers` > 1 forks that many
     processes sharing the loaded model (copy-on-write), one chunk each in flight."""
     from tqdm import tqdm
+
+    from training.features.base import shared_cache
     if not src.exists():
         raise StanceError(f"{src}: input not found")
     added = output_columns(predictor.labels, predictor.has_relevance)
     writer, t = Writer(dst), time.perf_counter()
     bar = tqdm(total=count_rows(src), unit="rows", unit_scale=True, file=sys.stderr, mininterval=1.0,
                desc=f"scoring {src.name}", disable=os.environ.get("STANCE_NO_PROGRESS") == "1")
-    pool = None
+    pool, cache = None, shared_cache()
+    cache.__enter__()  # sentences seen in earlier chunks are not featurized again (forked workers: each its own)
     try:
         chunks = _checked(read_chunks(src, chunk_rows), added)
         if workers > 1:
@@ -216,6 +219,7 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 20_000, worke
         bar.close()
         if pool is not None:
             pool.terminate()
+        cache.__exit__(None, None, None)
     seconds = time.perf_counter() - t
     return {"rows": writer.rows, "seconds": seconds, "rows_per_second": writer.rows / max(seconds, 1e-9)}
 

@@ -3,9 +3,11 @@ lower-casing preprocessor and a TF-IDF vectorizer that reads each distinct text 
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from training.text import expand_contractions
@@ -43,6 +45,34 @@ def lower_truncate(text: str, max_chars: int | None = None) -> str:
     return text[:max_chars] if max_chars else text
 
 
+# Batch scoring reads the same sentences again and again (every sentence of an archive against each
+# claim). While `shared_cache()` is on, blocks keep what they computed per distinct text across
+# calls; each owner's dict is emptied when a call finds it holding `max_texts`, so it never holds
+# more than that plus one chunk's texts: memory stays bounded.
+_SHARED: dict | None = None
+_SHARED_MAX = 0
+
+
+@contextlib.contextmanager
+def shared_cache(max_texts: int = 20_000):
+    global _SHARED, _SHARED_MAX
+    _SHARED, _SHARED_MAX = {}, max_texts
+    try:
+        yield
+    finally:
+        _SHARED = None
+
+
+def cache_for(owner) -> dict | None:
+    """The per-text cache of `owner` (an estimator) while shared_cache() is on, else None."""
+    if _SHARED is None:
+        return None
+    cache = _SHARED.setdefault(id(owner), {})
+    if len(cache) >= _SHARED_MAX:
+        cache.clear()
+    return cache
+
+
 class DedupTfidf(TfidfVectorizer):
     """TfidfVectorizer that vectorizes each distinct text once (FNC-1 repeats every article
     body ~30 times) and counts document frequency over distinct texts."""
@@ -57,7 +87,24 @@ class DedupTfidf(TfidfVectorizer):
 
     def transform(self, raw_documents):
         uniq, inv = _unique(raw_documents)
-        return super().transform(uniq)[inv]
+        cache = cache_for(self)
+        return (super().transform(uniq) if cache is None else self._cached(uniq, cache))[inv]
+
+    def _cached(self, uniq, cache):
+        """Rows for `uniq`, computing only the texts not in `cache` (rows are independent:
+        each is its own text's TF-IDF, L2-normalised on its own, so a cached row is exact)."""
+        rows = [cache.get(t) for t in uniq]
+        missing = [k for k, r in enumerate(rows) if r is None]
+        if missing:
+            m = super().transform([uniq[k] for k in missing])
+            for j, k in enumerate(missing):
+                a, b = m.indptr[j], m.indptr[j + 1]
+                rows[k] = cache[uniq[k]] = (m.indices[a:b].copy(), m.data[a:b].copy())
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r[0]) for r in rows], out=indptr[1:])
+        data = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, dtype=self.dtype)
+        indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(self.vocabulary_)))
 
 
 def _unique(texts):

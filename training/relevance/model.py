@@ -17,6 +17,14 @@ from training.relevance.context import document_columns, paragraph_columns, spec
 from training.text import tokens
 
 
+class _Content(dict):
+    """text -> its content words, each text's computed once per call (archives repeat sentences)."""
+
+    def __missing__(self, text):
+        out = self[text] = _content(tokens(text))
+        return out
+
+
 class ClaimCoverage(BaseEstimator):
     """How much of the claim the sentence carries, weighted by how rare each claim word is:
     IDF-weighted recall of claim words, recall of claim bigrams, the rarest shared word, shared
@@ -40,10 +48,10 @@ class ClaimCoverage(BaseEstimator):
     def transform(self, X):
         claims, sentences = _pairs(X)
         idf = lambda w: self.idf_.get(w, self.idf_default_)  # noqa: E731
-        rows = []
+        rows, content = [], _Content()
         for c, s in zip(claims, sentences):
             ct, st = tokens(c), tokens(s)
-            cw, sw = _content(ct), _content(st)
+            cw, sw = content[c], content[s]
             shared = cw & sw
             mass = math.fsum(idf(w) for w in cw) or 1.0  # fsum: the same whatever the set order
             cb, sb = set(zip(ct, ct[1:])), set(zip(st, st[1:]))
@@ -63,9 +71,9 @@ def _cross(claims, sentences):
     """Claim word x sentence word pairs, hashed: lets a linear model learn which sentence words
     go with which claim words across topics ("killed" with "bodies", "water" with "tap")."""
     from sklearn.feature_extraction import FeatureHasher
-    rows = []
+    rows, content = [], _Content()
     for c, s in zip(claims, sentences):
-        cw, sw = _content(tokens(c)), _content(tokens(s))
+        cw, sw = content[c], content[s]
         rows.append([f"{a}|{b}" for a in cw for b in sw if a != b] + [f"={a}" for a in cw & sw])
     return FeatureHasher(2 ** 20, input_type="string", alternate_sign=False).transform(rows)
 
