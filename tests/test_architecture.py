@@ -22,8 +22,12 @@ ALLOWED = {
     "external": {"datasets", "errors", "evaluate", "models"},
     "tracking": {"config", "predict"},
     "export": {"predict"},
+    # pipeline.run hands a streamed corpus to streaming.run, which reuses pipeline's evaluate and publish
     "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "predict", "relevance",
-                 "tracking"},
+                 "streaming", "tracking"},
+    "streaming": {"evaluate", "export", "external", "features", "models", "pipeline", "predict", "streaming_data", "text",
+                  "tracking"},
+    "streaming_data": {"datasets", "errors", "names"},
     "tradeoff": {"datasets", "errors", "evaluate", "external", "features", "models", "pipeline"},
     "bench": {"config", "datasets", "document", "errors", "predict", "text"},
     "score": {"datasets", "errors", "features", "names"},

@@ -36,13 +36,14 @@ def test_first_version_is_champion_and_a_worse_one_is_challenger(trained, monkey
     assert reason == "there was no champion" or ">= champion version" in reason
     # a later run that scores lower becomes the challenger, and the champion stays
     exp = client.get_experiment(run.info.experiment_id)
-    worse = client.create_run(exp.experiment_id)
+    worse = client.create_run(exp.experiment_id, run_name="fixture-0000000-20260101T000000Z")
     client.log_metric(worse.info.run_id, "test_macro_f1", run.data.metrics["test_macro_f1"] - 0.1)
     mv = client.create_model_version("stance-classifier", f"runs:/{worse.info.run_id}/model", worse.info.run_id)
     alias, why = choose_alias("stance-classifier", mv.version, worse.info.run_id)
     assert alias == "challenger" and f"< champion version {champ.version}'s" in why
     assert client.get_model_version_by_alias("stance-classifier", "champion").version == champ.version
     client.delete_model_version("stance-classifier", mv.version)
+    client.delete_run(worse.info.run_id)  # other tests read this experiment's runs
 
 
 def test_serve_answers_invocations_in_label_order(trained):

@@ -68,7 +68,7 @@ def cmd_bench(args) -> int:
 
 def cmd_bench_scale(args) -> int:
     from training.bench_scale import measure
-    _print_rows(measure(args.model, args.pairs, args.big_pairs, args.engines.split(","), _log))
+    _print_rows(measure(args.model, args.pairs, args.big_pairs, args.parts.split(","), _log))
     return 0
 
 
@@ -117,7 +117,7 @@ COMMANDS = {
         ("--repeats", {"type": int, "default": 11})]),
     "bench-scale": ("batch scoring (local and Spark), serving latency and streaming memory", cmd_bench_scale, [
         MODEL, ("--pairs", {"type": int, "default": 200_000}), ("--big-pairs", {"type": int, "default": 2_000_000}),
-        ("--engines", {"default": "local,spark"})]),
+        ("--parts", {"default": "local,spark,serve,streaming", "help": "which measures, comma-separated"})]),
     "bench-fnc1": ("train and evaluate on FNC-1; print the table beside the anchors", cmd_bench_fnc1, [
         ("--config", {"default": "configs/fnc1.yaml"}), ("--models-dir", {"default": "models"}),
         ("--no-cache", {"action": "store_true", "help": "drop the feature cache first (cold timing)"})]),

@@ -78,6 +78,8 @@ class FeaturesConfig:
     lexicon: LexiconBlock = field(default_factory=LexiconBlock)
     frames: FramesBlock = field(default_factory=FramesBlock)
     article: ArticleBlock = field(default_factory=ArticleBlock)
+    # streaming: each text block is hashed into 2**hash_bits columns (no vocabulary to hold)
+    hash_bits: int = _f(20, min=10, max=24)
     # Cache fitted features on disk (.cache/features), keyed by corpus hash, this block and
     # the feature code's source: worth it for FNC-1's 50k long pairs, not for small corpora.
     cache: bool = False
@@ -105,6 +107,11 @@ class DataConfig:
     # Pairs with any of these tags are left out of the stance model's training (not of evaluation,
     # nor of relevance, which learns which sentences take a stance from every annotated pair).
     train_skip_tags: list[str] = _f([])
+    # Stream the corpus in batches through `datasets` instead of loading it (training/streaming.py):
+    # for corpora that do not fit in memory; needs model.type sgd (it learns batch by batch).
+    streaming: bool = False
+    batch_size: int = _f(4096, min=1, max=1_000_000)  # streaming: pairs per batch (memory grows with it)
+    shuffle_buffer: int = _f(10000, min=0, max=10_000_000)  # streaming: pairs shuffled at a time; 0 keeps file order
 
 
 @dataclass
@@ -237,10 +244,30 @@ def _check_semantics(cfg: Config) -> None:
                                   f"valid: {', '.join(labels)}")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 raise StanceError(f"{cfg.where('model.params.label_scale.' + str(lab))}: expected a positive number, got {v!r}")
+    _check_sgd_and_streaming(cfg)
     for name in ("name", "tracking.experiment"):
         value = cfg.name if name == "name" else cfg.tracking.experiment
         if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise StanceError(f"{cfg.where(name)}: {value!r} may hold only letters, digits, '-', '_' and '.'")
+
+
+def _check_sgd_and_streaming(cfg: Config) -> None:
+    """What sgd and a streamed corpus cannot do, as one-line config errors (before any data is read)."""
+    loss = cfg.model.params.get("loss", "log_loss")
+    if cfg.model.type == "sgd" and not cfg.model.calibrate and loss not in ("log_loss", "modified_huber"):
+        raise StanceError(f"{cfg.where('model.params.loss')}: sgd with loss {loss!r} gives no probabilities; "
+                          f"use log_loss or modified_huber")
+    if not cfg.data.streaming:
+        return
+    if cfg.model.type != "sgd":
+        raise StanceError(f"{cfg.where('model.type')}: {cfg.model.type!r} needs the whole corpus in memory; "
+                          f"with data.streaming: true use model.type: sgd (it learns batch by batch)")
+    if cfg.model.calibrate:
+        raise StanceError(f"{cfg.where('model.calibrate')}: calibration refits on held-out folds of the whole corpus; "
+                          f"set it to false with data.streaming: true (sgd's log_loss gives probabilities)")
+    if cfg.features.article.enabled:
+        raise StanceError(f"{cfg.where('features.article')}: the article block learns a vocabulary from the whole "
+                          f"corpus; disable it with data.streaming: true")
 
 
 def load_config(path: str | os.PathLike) -> Config:

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GroupKFold
 from sklearn.naive_bayes import ComplementNB
 from sklearn.neural_network import MLPClassifier
@@ -35,10 +35,11 @@ DEFAULTS = {
     "mlp": {"hidden_layer_sizes": [64], "alpha": 1e-3, "max_iter": 60, "early_stopping": True},
     "two_stage": {},
     "stacked": {"meaning_share": 0.5, "C": 1.0, "cv": 5, "max_iter": 100, "learning_rate": 0.2},
+    "sgd": {"loss": "log_loss", "alpha": 1e-5, "class_weight": "balanced"},  # streamed: training/streaming.py
 }
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
-    "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier, "stacked": StackedClassifier,
+    "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier, "stacked": StackedClassifier, "sgd": SGDClassifier,
 }  # + "two_stage", registered below its class
 
 

@@ -5,7 +5,7 @@ tests/test_names.py checks that every table has exactly these keys. Nothing heav
 here, so the config can be checked without scikit-learn.
 """
 
-MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage", "stacked")
+MODEL_TYPES = ("logreg", "linear_svm", "complement_nb", "hist_gb", "mlp", "two_stage", "stacked", "sgd")
 BASELINES = ("majority", "cue_rule")
 LEXICON_GROUPS = ("refutation", "caution", "attribution", "negation", "hedging", "support", "limiting", "contrast")
 DATA_FORMATS = ("jsonl", "fnc1")

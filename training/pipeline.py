@@ -44,6 +44,9 @@ def _stderr(msg: str) -> None:
 
 def run(cfg, models_dir: str = "models", register: bool = True, export_model: bool = True, log=_stderr) -> dict:
     """Train, evaluate, log to MLflow and (optionally) export models/<name>/. Returns the metrics."""
+    if cfg.data.streaming:  # a corpus read in batches, never whole: its own run, same outputs
+        from training import streaming
+        return streaming.run(cfg, models_dir, register, export_model, log)
     t_start = time.perf_counter()
     corpus = load_corpus(cfg)
     checkpoint("load")
