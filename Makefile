@@ -71,7 +71,7 @@ server: $(VENV)/.installed ## MLflow tracking server on PostgreSQL (.pg/, or MLF
 serve: $(VENV)/.installed ## serve a registered model over HTTP on 127.0.0.1:5001 (PORT=, MODEL_URI=models:/stance-classifier@champion)
 	MLFLOW_TRACKING_URI=$(TRACKING) $(PY) -m training serve --model-uri "$(MODEL_URI)" --port $(SERVE_PORT)
 
-score: $(VENV)/.installed $(if $(filter spark,$(ENGINE)),$(VENV)/.spark-installed) ## label a file: make score INPUT=x.parquet OUTPUT=y.parquet [ENGINE=local|spark] [MODEL=models/stance] [WORKERS=2]
+score: $(VENV)/.installed $(if $(filter spark,$(ENGINE)),$(VENV)/.spark-installed) ## label a file: make score INPUT=x.parquet OUTPUT=y.parquet [ENGINE=local|spark] [MODEL=models/stance] [WORKERS=N]
 	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo 'usage: make score INPUT=pairs.parquet|.jsonl|.csv OUTPUT=out.parquet|.jsonl|.csv [ENGINE=local|spark] [MODEL=models/stance] [WORKERS=N] [MASTER=url]' >&2; exit 2; }
 	MLFLOW_TRACKING_URI=$(TRACKING) $(PY) -m training score --model "$(MODEL)" --input "$(INPUT)" --output "$(OUTPUT)" --engine $(ENGINE) $(if $(WORKERS),--workers $(WORKERS)) $(if $(MASTER),--master "$(MASTER)")
 

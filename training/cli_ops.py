@@ -54,7 +54,8 @@ def cmd_score(args) -> int:
             raise StanceError("score: --master only applies with --engine spark")
         from training.predict import load_predictor
         from training.score import score_local
-        r = score_local(load_predictor(args.model), src, dst, args.chunk_rows, args.workers, _log)
+        workers = args.workers or min(2, os.cpu_count() or 1)
+        r = score_local(load_predictor(args.model), src, dst, args.chunk_rows, workers, _log)
     _log(f"scored {r['rows']:,} rows into {dst} in {r['seconds']:.1f}s ({r['rows_per_second']:,.0f} rows/s, "
          f"engine {args.engine})")
     return 0
@@ -110,8 +111,8 @@ COMMANDS = {
         ("--input", {"required": True}), ("--output", {"required": True}),
         ("--engine", {"choices": SCORE_ENGINES, "default": "local"}),
         ("--master", {"help": "spark: the master URL (default $SPARK_MASTER or local[*])"}),
-        ("--chunk-rows", {"type": int, "default": 20000}),
-        ("--workers", {"type": int, "default": 1, "help": "local: processes sharing the model (default 1)"})]),
+        ("--chunk-rows", {"type": int, "default": 5000, "help": "local: rows per chunk (default 5000)"}),
+        ("--workers", {"type": int, "help": "local: processes sharing the model (default: 2, or 1 on one core)"})]),
     "bench": ("time make train, cold-start predict and batch throughput", cmd_bench, [
         ("--config", {"default": "configs/default.yaml"}), MODEL, ("--pairs", {"type": int, "default": 20000}),
         ("--repeats", {"type": int, "default": 11})]),

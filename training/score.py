@@ -120,18 +120,20 @@ def check_chunk(df, where, added: list[str]) -> None:
 _WORKER = {}
 
 
-def label_chunk(df, predictor=None):
-    """The chunk with stance, p_<label> (and relevance) added, by the model's own predict."""
+def label_pairs(pairs, predictor=None) -> tuple:
+    """(labels, proba, relevance or None) for (claims, sentences), by the model's own predict;
+    workers get and return only these, not the chunk's other columns."""
     p = predictor or _WORKER["predictor"]
-    claims, sentences = df["claim"].tolist(), df["sentence"].tolist()
+    claims, sentences = pairs
     labels, proba = p.predict_with_proba(claims, sentences)
-    out = df.copy()
-    out["stance"] = labels
-    for j, lab in enumerate(p.labels):
-        out[f"p_{lab}"] = proba[:, j]
-    if p.has_relevance:
-        out["relevance"] = p.relevance(claims, sentences)
-    return out
+    return labels, proba, (p.relevance(claims, sentences) if p.has_relevance else None)
+
+
+def add_columns(df, result, labels_order):
+    """The chunk with stance, p_<label> (and relevance) added."""
+    labels, proba, relevance = result
+    df = df.assign(stance=labels, **{f"p_{lab}": proba[:, j] for j, lab in enumerate(labels_order)})
+    return df if relevance is None else df.assign(relevance=relevance)
 
 
 def _init_worker(predictor):
@@ -186,12 +188,14 @@ class Writer:
 
 # --- the local engine ----------------------------------------------------------------------
 
-def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 20_000, workers: int = 1, log=None) -> dict:
+def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, workers: int = 1, log=None) -> dict:
     """Label `src` into `dst` with the model's own predict; `workers` > 1 forks that many
     processes sharing the loaded model (copy-on-write), one chunk each in flight."""
     from tqdm import tqdm
 
     from training.features.base import shared_cache
+    if chunk_rows < 1 or workers < 1:
+        raise StanceError(f"score: --chunk-rows and --workers must be at least 1, got {chunk_rows} and {workers}")
     if not src.exists():
         raise StanceError(f"{src}: input not found")
     added = output_columns(predictor.labels, predictor.has_relevance)
@@ -207,10 +211,10 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 20_000, worke
             pool = mp.get_context("fork").Pool(workers, _init_worker, (predictor,))
             labelled = _bounded(pool, chunks, 2 * workers)
         else:
-            labelled = (label_chunk(df, predictor) for df in chunks)
-        for out in labelled:
-            writer.write(out)
-            bar.update(len(out))
+            labelled = ((df, label_pairs(_texts(df), predictor)) for df in chunks)
+        for df, result in labelled:
+            writer.write(add_columns(df, result, predictor.labels))
+            bar.update(len(df))
         writer.commit()
     except BaseException:
         writer.discard()
@@ -225,16 +229,22 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 20_000, worke
 
 
 def _bounded(pool, chunks, window: int):
-    """Labelled chunks in input order with at most `window` in flight (Pool.imap would read the
-    whole input ahead into memory)."""
+    """(chunk, result) in input order with at most `window` chunks in flight (Pool.imap would read
+    the whole input ahead into memory)."""
     from collections import deque
     pending = deque()
     for df in chunks:
-        pending.append(pool.apply_async(label_chunk, (df,)))
+        pending.append((df, pool.apply_async(label_pairs, (_texts(df),))))
         if len(pending) >= window:
-            yield pending.popleft().get()
+            df, result = pending.popleft()
+            yield df, result.get()
     while pending:
-        yield pending.popleft().get()
+        df, result = pending.popleft()
+        yield df, result.get()
+
+
+def _texts(df) -> tuple[list, list]:
+    return df["claim"].tolist(), df["sentence"].tolist()
 
 
 def _checked(chunks, added):

@@ -87,24 +87,28 @@ class DedupTfidf(TfidfVectorizer):
 
     def transform(self, raw_documents):
         uniq, inv = _unique(raw_documents)
-        cache = cache_for(self)
-        return (super().transform(uniq) if cache is None else self._cached(uniq, cache))[inv]
+        return transform_distinct(self, uniq, super().transform)[inv]
 
-    def _cached(self, uniq, cache):
-        """Rows for `uniq`, computing only the texts not in `cache` (rows are independent:
-        each is its own text's TF-IDF, L2-normalised on its own, so a cached row is exact)."""
-        rows = [cache.get(t) for t in uniq]
-        missing = [k for k, r in enumerate(rows) if r is None]
-        if missing:
-            m = super().transform([uniq[k] for k in missing])
-            for j, k in enumerate(missing):
-                a, b = m.indptr[j], m.indptr[j + 1]
-                rows[k] = cache[uniq[k]] = (m.indices[a:b].copy(), m.data[a:b].copy())
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r[0]) for r in rows], out=indptr[1:])
-        data = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, dtype=self.dtype)
-        indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int32)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(self.vocabulary_)))
+
+def transform_distinct(vectorizer, uniq: list, transform):
+    """`transform(uniq)` for a fitted text vectorizer; while shared_cache() is on, only the texts
+    it has not seen (rows are independent: each is its own text's TF-IDF, L2-normalised on its
+    own, so a cached row is exactly the computed one)."""
+    cache = cache_for(vectorizer)
+    if cache is None:
+        return transform(uniq)
+    rows = [cache.get(t) for t in uniq]
+    missing = [k for k, r in enumerate(rows) if r is None]
+    if missing:
+        m = transform([uniq[k] for k in missing])
+        for j, k in enumerate(missing):
+            a, b = m.indptr[j], m.indptr[j + 1]
+            rows[k] = cache[uniq[k]] = (m.indices[a:b].copy(), m.data[a:b].copy())
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r[0]) for r in rows], out=indptr[1:])
+    data = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, dtype=vectorizer.dtype)
+    indices = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int32)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), len(vectorizer.vocabulary_)))
 
 
 def _unique(texts):

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from training.features.base import NUMBER, _content, _pairs, _unique
+from training.features.base import NUMBER, _content, _pairs, _unique, cache_for, transform_distinct
 from training.text import split_sentences, tokens
 
 
@@ -35,12 +35,14 @@ class PairSimilarity(BaseEstimator, TransformerMixin):
 
     def _cos(self, claims, texts):
         (uc, ic), (ut, it) = _unique(claims), _unique(texts)  # vectorize each distinct text once
-        a, b = self.tfidf_.transform(uc)[ic], self.tfidf_.transform(ut)[it]
+        a = transform_distinct(self.tfidf_, uc, self.tfidf_.transform)[ic]
+        b = transform_distinct(self.tfidf_, ut, self.tfidf_.transform)[it]
         return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        info = {}  # per distinct text: content words, bigrams, numbers, length (claims repeat a lot)
+        info = cache_for(self)  # per distinct text: content words, bigrams, numbers, length (claims repeat a lot)
+        info = {} if info is None else info
 
         def describe(text):
             d = info.get(text)

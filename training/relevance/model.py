@@ -11,17 +11,24 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval
 
-from training.features.base import NUMBER, _content, _pairs, _unique
+from training.features.base import NUMBER, _content, _pairs, _unique, cache_for, transform_distinct
 from training.features.lexicon import CueLexicon
 from training.relevance.context import document_columns, paragraph_columns, specific_coverage
 from training.text import tokens
 
 
-class _Content(dict):
-    """text -> its content words, each text's computed once per call (archives repeat sentences)."""
+class _Content:
+    """text -> its content words, each text's computed once per call, or once per batch-scoring
+    run while features.base.shared_cache() is on (archives repeat sentences)."""
 
-    def __missing__(self, text):
-        out = self[text] = _content(tokens(text))
+    def __init__(self):
+        shared = cache_for(_Content)
+        self.cache = {} if shared is None else shared
+
+    def __getitem__(self, text):
+        out = self.cache.get(text)
+        if out is None:
+            out = self.cache[text] = _content(tokens(text))
         return out
 
 
@@ -43,7 +50,8 @@ class ClaimCoverage(BaseEstimator):
 
     def _cos(self, vec, a, b):
         (ua, ia), (ub, ib) = _unique(a), _unique(b)
-        return np.asarray(vec.transform(ua)[ia].multiply(vec.transform(ub)[ib]).sum(axis=1)).ravel()
+        a, b = transform_distinct(vec, ua, vec.transform)[ia], transform_distinct(vec, ub, vec.transform)[ib]
+        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
     def transform(self, X):
         claims, sentences = _pairs(X)
