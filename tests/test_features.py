@@ -69,6 +69,8 @@ def test_shared_cache_gives_exactly_the_uncached_features_and_stays_bounded():
         owner = object()
         base.cache_for(owner).update(a=1, b=2)
         assert base.cache_for(owner) == {}  # emptied once it holds max_texts
+        base.cache_for(owner).update(c=3, d=4)
+        assert base.cache_for(owner) is None  # filled twice: mostly new texts, caching stops
     assert base._SHARED is None and base.cache_for(feats) is None  # off again outside the block
 
 

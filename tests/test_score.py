@@ -138,3 +138,18 @@ def test_decide_reproduces_the_two_stage_rule():
     proba = np.array([[0.1, 0.1, 0.1, 0.7], [0.3, 0.15, 0.35, 0.2], [0.5, 0.1, 0.2, 0.2]])
     assert decide(rule, classes, proba) == ["unrelated", "disagree", "agree"]
     assert decide({"kind": "argmax"}, classes, proba) == ["unrelated", "discuss", "agree"]
+
+
+class _DyingPredictor:
+    """Stands in for a model whose worker process is killed mid-run (OOM killer, kill -9)."""
+    labels, has_relevance = ["assert", "deny", "warn"], False
+
+    def predict_with_proba(self, claims, sentences):
+        os._exit(9)
+
+
+def test_a_dead_worker_fails_the_run_in_one_line_instead_of_hanging(trained, tmp_path):
+    src = _write(_pairs(trained, 40), tmp_path / "in.parquet")
+    with pytest.raises(StanceError, match="a worker process died"):
+        score_local(_DyingPredictor(), src, tmp_path / "out.parquet", chunk_rows=10, workers=2)
+    assert not list(tmp_path.glob("*out*"))

@@ -208,7 +208,10 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
         chunks = _checked(read_chunks(src, chunk_rows), added)
         if workers > 1:
             import multiprocessing as mp
-            pool = mp.get_context("fork").Pool(workers, _init_worker, (predictor,))
+            from concurrent.futures import ProcessPoolExecutor
+            # unlike multiprocessing.Pool, a worker that dies (OOM killer, kill -9) fails the run
+            # instead of hanging it
+            pool = ProcessPoolExecutor(workers, mp.get_context("fork"), _init_worker, (predictor,))
             labelled = _bounded(pool, chunks, 2 * workers)
         else:
             labelled = ((df, label_pairs(_texts(df), predictor)) for df in chunks)
@@ -222,7 +225,7 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
     finally:
         bar.close()
         if pool is not None:
-            pool.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
         cache.__exit__(None, None, None)
     seconds = time.perf_counter() - t
     return {"rows": writer.rows, "seconds": seconds, "rows_per_second": writer.rows / max(seconds, 1e-9)}
@@ -234,13 +237,20 @@ def _bounded(pool, chunks, window: int):
     from collections import deque
     pending = deque()
     for df in chunks:
-        pending.append((df, pool.apply_async(label_pairs, (_texts(df),))))
+        pending.append((df, pool.submit(label_pairs, _texts(df))))
         if len(pending) >= window:
-            df, result = pending.popleft()
-            yield df, result.get()
+            yield _result(*pending.popleft())
     while pending:
-        df, result = pending.popleft()
-        yield df, result.get()
+        yield _result(*pending.popleft())
+
+
+def _result(df, future):
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        return df, future.result()
+    except BrokenProcessPool:
+        raise StanceError("score: a worker process died (killed, or out of memory?); nothing was written; "
+                          "rerun, or use fewer workers (WORKERS=1) or smaller chunks (--chunk-rows)") from None
 
 
 def _texts(df) -> tuple[list, list]:

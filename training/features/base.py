@@ -64,12 +64,15 @@ def shared_cache(max_texts: int = 20_000):
 
 
 def cache_for(owner) -> dict | None:
-    """The per-text cache of `owner` (an estimator) while shared_cache() is on, else None."""
+    """The per-text cache of `owner` (an estimator) while shared_cache() is on, else None. An
+    owner whose cache fills up twice sees mostly new texts (a claim-dependent block, or more
+    distinct sentences than fit): caching it costs memory and saves nothing, so it stops."""
     if _SHARED is None:
         return None
-    cache = _SHARED.setdefault(id(owner), {})
-    if len(cache) >= _SHARED_MAX:
-        cache.clear()
+    cache, fills = _SHARED.get(id(owner), ({}, 0))
+    if cache is not None and len(cache) >= _SHARED_MAX:
+        cache, fills = ({}, fills + 1) if fills < 1 else (None, fills + 1)
+    _SHARED[id(owner)] = (cache, fills)
     return cache
 
 
