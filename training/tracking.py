@@ -77,7 +77,9 @@ def run(cfg: Config, run_name: str | None = None):
         mlflow.set_experiment(experiment_id=experiment_id)
         # MLflow 3 opens an experiment without this tag on a GenAI overview of traces; this
         # project logs training runs, so the UI should open on the runs table
-        mlflow.set_experiment_tag("mlflow.experimentKind", "custom_model_development")
+        # (two trainings tagging a new experiment at once race on the server's insert: retry)
+        if mlflow.MlflowClient().get_experiment(experiment_id).tags.get(KIND) != "custom_model_development":
+            _retry(lambda: mlflow.set_experiment_tag(KIND, "custom_model_development"), mlflow)
         active = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or cfg.name)
     try:
         yield active
@@ -89,6 +91,9 @@ def run(cfg: Config, run_name: str | None = None):
         raise
     else:
         mlflow.end_run(status="FINISHED")
+
+
+KIND = "mlflow.experimentKind"
 
 
 def _experiment(mlflow, name: str) -> str:
@@ -202,7 +207,7 @@ def choose_alias(name: str, version: str, run_id: str) -> tuple[str, str]:
         alias, why = "champion", f"{metric} {ours[metric]:.4f} >= champion version {champ.version}'s {theirs:.4f}"
     else:
         alias, why = "challenger", f"{metric} {ours[metric]:.4f} < champion version {champ.version}'s {theirs:.4f}"
-    client.set_registered_model_alias(name, alias, version)
+    _retry(lambda: client.set_registered_model_alias(name, alias, version), mlflow)  # two at once race
     client.set_tag(run_id, "registry.alias", alias)
     client.set_tag(run_id, "registry.alias_reason", why)
     print(f"registry: {name!r} version {version} is @{alias}: {why}", file=sys.stderr, flush=True)
