@@ -211,6 +211,8 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
             from concurrent.futures import ProcessPoolExecutor
             # unlike multiprocessing.Pool, a worker that dies (OOM killer, kill -9) fails the run
             # instead of hanging it
+            import gc
+            gc.freeze()  # the collector would write to every object the model holds: copy-on-write copies
             pool = ProcessPoolExecutor(workers, mp.get_context("fork"), _init_worker, (predictor,))
             labelled = _bounded(pool, chunks, 2 * workers)
         else:
@@ -226,6 +228,7 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
         bar.close()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+            __import__("gc").unfreeze()
         cache.__exit__(None, None, None)
     seconds = time.perf_counter() - t
     return {"rows": writer.rows, "seconds": seconds, "rows_per_second": writer.rows / max(seconds, 1e-9)}
