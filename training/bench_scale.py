@@ -2,7 +2,7 @@
 `score` command, local and Spark), single-pair serving latency, and the streaming model's memory
 on FNC-1 x1 and x8.
 
-Peak memory is the process tree's, sampled every 0.1 s: the sum of each process's PSS (its private
+Peak memory is the process tree's, sampled every 0.5 s: the sum of each process's PSS (its private
 pages plus its share of pages shared with the others: forked workers share the loaded model, which
 a sum of RSS would count once per process), and the largest single RSS beside it.
 """
@@ -52,7 +52,7 @@ def run_measured(cmd: list[str], env=None) -> tuple[float, tuple[float, float], 
         peak = (0.0, 0.0)
         while proc.poll() is None:
             peak = tuple(map(max, peak, _tree_memory_mb(proc.pid)))
-            time.sleep(0.1)
+            time.sleep(0.5)  # reading smaps_rollup costs CPU the measured command would miss
         wall = time.perf_counter() - t
         err.seek(0)
         text = err.read()
