@@ -81,3 +81,22 @@ def trained(tmp_path_factory):
         mp.undo()  # a session fixture must not leave the working directory or environment changed
     return {"tmp": tmp, "cfg": cfg, "corpus": corpus, "uri": f"sqlite:///{tmp / 'mlflow.db'}",
             "model": tmp / "models" / "fixture"}
+
+
+def stop_training_at(stage: str, model: Path, config: Path, tmp_path: Path):
+    """Copy `model` to tmp_path/models/fixture, run `training train --config config` there with
+    SIGTERM sent at `stage` (pipeline.checkpoint), and return (process, runs of its store, models
+    folder, the copied model's bytes before) for the interrupt tests to check."""
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+    models = tmp_path / "models"
+    shutil.copytree(model, models / "fixture")
+    before = (models / "fixture" / "model.joblib").read_bytes()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = subprocess.run([sys.executable, "-m", "training", "train", "--config", str(config), "--models-dir",
+                           str(models)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MLFLOW_TRACKING_URI": uri, "STANCE_INTERRUPT_AT": stage})
+    client = MlflowClient(uri)
+    runs = [r for e in client.search_experiments() for r in client.search_runs(e.experiment_id)]
+    return proc, runs, models, before

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURE_DOCS, ROOT, make_corpus, write_config
+from conftest import FIXTURE_DOCS, ROOT, make_corpus, stop_training_at, write_config
 from training.cli import main
 
 
@@ -225,24 +225,12 @@ def test_a_swap_cut_between_its_renames_is_undone(trained, tmp_path):
 def test_a_training_stopped_at_any_stage_leaves_no_running_run_and_the_model(trained, tmp_path, stage):
     """SIGTERM at each stage of `training train` (pipeline.checkpoint): exit 143, no run left
     RUNNING, no staging directory, the previous model byte for byte."""
-    import shutil
-
-    from mlflow.tracking import MlflowClient
-
     from training.pipeline import STAGES
     from training.predict import load_predictor
     assert stage in STAGES
-    models = tmp_path / "models"
-    shutil.copytree(trained["model"], models / "fixture")
-    before = (models / "fixture" / "model.joblib").read_bytes()
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    proc = subprocess.run([sys.executable, "-m", "training", "train", "--config", str(trained["cfg"]),
-                           "--models-dir", str(models)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": uri, "STANCE_INTERRUPT_AT": stage})
+    proc, runs, models, before = stop_training_at(stage, trained["model"], trained["cfg"], tmp_path)
     assert proc.returncode == 143, proc.stderr[-800:]
     assert proc.stderr.endswith("terminated (SIGTERM): no model was written or replaced\n")
-    client = MlflowClient(uri)
-    runs = [r for e in client.search_experiments() for r in client.search_runs(e.experiment_id)]
     assert not [r for r in runs if r.info.status == "RUNNING"]
     assert sorted(p.name for p in models.iterdir() if p.suffix != ".lock") == ["fixture"]
     assert (models / "fixture" / "model.joblib").read_bytes() == before and load_predictor(models / "fixture").labels

@@ -5,14 +5,13 @@ grouped by document or story), batches never larger than data.batch_size, and co
 import csv
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, SHARED_FNC1, make_corpus, write_config
+from conftest import ROOT, SHARED_FNC1, make_corpus, stop_training_at, write_config
 from training.config import from_dict, load_config
 from training.datasets import load_corpus
 from training.errors import StanceError
@@ -217,19 +216,8 @@ def test_memory_is_flat_on_eight_copies_of_fnc1(tmp_path):
 def test_a_streamed_training_stopped_at_any_stage_keeps_the_previous_model(streamed, tmp_path, stage):
     """SIGTERM at each pipeline.checkpoint of a streamed run: exit 143, no run left RUNNING, no
     staging directory, the previous model byte for byte (as test_cli checks for a normal run)."""
-    import shutil
-
-    from mlflow.tracking import MlflowClient
-    models = tmp_path / "models"
-    shutil.copytree(streamed["model"], models / "fixture")
-    before = (models / "fixture" / "model.joblib").read_bytes()
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    proc = subprocess.run([sys.executable, "-m", "training", "train", "--config", str(streamed["path"]),
-                           "--models-dir", str(models)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": uri, "STANCE_INTERRUPT_AT": stage})
+    proc, runs, models, before = stop_training_at(stage, streamed["model"], streamed["path"], tmp_path)
     assert proc.returncode == 143, proc.stderr[-800:]
-    client = MlflowClient(uri)
-    runs = [r for e in client.search_experiments() for r in client.search_runs(e.experiment_id)]
     assert not [r for r in runs if r.info.status == "RUNNING"]
     assert sorted(p.name for p in models.iterdir() if p.suffix != ".lock") == ["fixture"]
     assert (models / "fixture" / "model.joblib").read_bytes() == before
