@@ -191,7 +191,7 @@ def choose_alias(name: str, version: str, run_id: str) -> tuple[str, str]:
     import sys
 
     mlflow = _mlflow()
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri())  # the store of $MLFLOW_TRACKING_URI, as run() uses
     ours = client.get_run(run_id).data.metrics
     metric = next((k for k in ("test_macro_f1", "dev_macro_f1") if k in ours), None)
     try:
