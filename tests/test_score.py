@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from training.errors import StanceError
 from training.predict import load_predictor
-from training.score import score_local
+from training.score import _bounded, score_local
 
 
 def _pairs(trained, n=60) -> pd.DataFrame:
@@ -153,3 +153,17 @@ def test_a_dead_worker_fails_the_run_in_one_line_instead_of_hanging(trained, tmp
     with pytest.raises(StanceError, match="a worker process died"):
         score_local(_DyingPredictor(), src, tmp_path / "out.parquet", chunk_rows=10, workers=2)
     assert not list(tmp_path.glob("*out*"))
+
+
+def test_a_pool_broken_before_submit_gives_the_same_one_line_error():
+    """The worker may die before the next chunk is handed out: then submit raises, not result
+    (seen once in make test)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def submit(self, *args):
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+    chunk = pd.DataFrame({"claim": ["c"], "sentence": ["s"]})
+    with pytest.raises(StanceError, match="a worker process died"):
+        list(_bounded(Broken(), iter([chunk, chunk]), 2))

@@ -81,13 +81,16 @@ def _csv_chunks(path, rows):
 
 def _parquet_chunks(path, rows):
     import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
     try:
-        ds = pads.dataset(str(path), format="parquet")
         start = 0
-        for batch in ds.to_batches(batch_size=rows):
-            if batch.num_rows:
-                yield batch.to_pandas(), (lambda i, s=start: f"{path} row {s + i + 1}")
-                start += batch.num_rows
+        # file by file, batch by batch: a dataset scan decodes whole row groups ahead, about
+        # 240 MB more at peak on 2,000,000 pairs written in 200,000-row groups
+        for part in pads.dataset(str(path), format="parquet").files:
+            for batch in pq.ParquetFile(part).iter_batches(batch_size=rows):
+                if batch.num_rows:
+                    yield batch.to_pandas(), (lambda i, s=start: f"{path} row {s + i + 1}")
+                    start += batch.num_rows
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise StanceError(f"{path}: unreadable Parquet ({str(e).splitlines()[0]})") from None
 
@@ -238,19 +241,17 @@ def _bounded(pool, chunks, window: int):
     """(chunk, result) in input order with at most `window` chunks in flight (Pool.imap would read
     the whole input ahead into memory)."""
     from collections import deque
-    pending = deque()
-    for df in chunks:
-        pending.append((df, pool.submit(label_pairs, _texts(df))))
-        if len(pending) >= window:
-            yield _result(*pending.popleft())
-    while pending:
-        yield _result(*pending.popleft())
-
-
-def _result(df, future):
     from concurrent.futures.process import BrokenProcessPool
-    try:
-        return df, future.result()
+    pending = deque()
+    try:  # a dead worker breaks the pool: submit raises as well as result
+        for df in chunks:
+            pending.append((df, pool.submit(label_pairs, _texts(df))))
+            if len(pending) >= window:
+                df, future = pending.popleft()
+                yield df, future.result()
+        while pending:
+            df, future = pending.popleft()
+            yield df, future.result()
     except BrokenProcessPool:
         raise StanceError("score: a worker process died (killed, or out of memory?); nothing was written; "
                           "rerun, or use fewer workers (WORKERS=1) or smaller chunks (--chunk-rows)") from None
