@@ -66,9 +66,13 @@ def test_a_folder_of_parquet_parts_is_one_input(trained, tmp_path):
     df = _pairs(trained, 30)
     (tmp_path / "parts").mkdir()
     df.iloc[:12].to_parquet(tmp_path / "parts" / "part-0.parquet", index=False)
-    df.iloc[12:].to_parquet(tmp_path / "parts" / "part-1.parquet", index=False)
+    df.iloc[12:, ::-1].to_parquet(tmp_path / "parts" / "part-1.parquet", index=False)  # same columns, other order
     score_local(load_predictor(trained["model"]), tmp_path / "parts", tmp_path / "out.parquet", chunk_rows=5)
-    assert sorted(pd.read_parquet(tmp_path / "out.parquet")["id"]) == list(range(30))
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns[:len(df.columns)]) == list(df.columns) and sorted(out["id"]) == list(range(30))
+    df.iloc[12:].drop(columns="id").to_parquet(tmp_path / "parts" / "part-1.parquet", index=False)
+    with pytest.raises(StanceError, match="part-1.parquet: its columns .* differ from the first part's"):
+        score_local(load_predictor(trained["model"]), tmp_path / "parts", tmp_path / "out2.parquet", chunk_rows=5)
 
 
 @pytest.mark.parametrize("make_bad,message", [

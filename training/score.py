@@ -83,13 +83,17 @@ def _parquet_chunks(path, rows):
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
     try:
-        start = 0
+        start, columns = 0, None
         # file by file, batch by batch: a dataset scan decodes whole row groups ahead, about
         # 240 MB more at peak on 2,000,000 pairs written in 200,000-row groups
         for part in pads.dataset(str(path), format="parquet").files:
             for batch in pq.ParquetFile(part).iter_batches(batch_size=rows):
+                columns = columns or batch.schema.names
+                if sorted(batch.schema.names) != sorted(columns):
+                    raise StanceError(f"{part}: its columns {batch.schema.names} differ from the first part's {columns}; "
+                                      f"give every part the same columns")
                 if batch.num_rows:
-                    yield batch.to_pandas(), (lambda i, s=start: f"{path} row {s + i + 1}")
+                    yield batch.select(columns).to_pandas(), (lambda i, s=start: f"{path} row {s + i + 1}")
                     start += batch.num_rows
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
         raise StanceError(f"{path}: unreadable Parquet ({str(e).splitlines()[0]})") from None
