@@ -54,26 +54,6 @@ def test_baselines_map_to_configured_labels():
     assert list(build_baseline("majority", cfg).fit(X, ["pro"]).predict(X)) == ["pro"]
 
 
-def test_two_stage_tunes_inside_train_and_predicts_every_label():
-    from training.models import TwoStageClassifier
-    rng = np.random.default_rng(0)
-    n = 600
-    y = rng.choice(["unrelated", "agree", "disagree", "discuss"], n, p=[0.55, 0.2, 0.1, 0.15])
-    rel = (y != "unrelated").astype(float)
-    X = np.column_stack([rel + rng.normal(0, 0.3, n), rng.normal(0, 1, n),
-                         (y == "agree") + rng.normal(0, 0.4, n), (y == "disagree") + rng.normal(0, 0.4, n)])
-    params = {"max_iter": 30, "min_samples_leaf": 10}
-    m = TwoStageClassifier(stage1_columns=2, cv=3, stage1_params=params, stage2_params=params)
-    m.fit(X, y, groups=np.arange(n) % 30)
-    assert list(m.classes_) == ["agree", "disagree", "discuss", "unrelated"]
-    assert m.threshold_ in m.THRESHOLDS and len(m.weights_) == 3
-    proba = m.predict_proba(X)
-    assert proba.shape == (n, 4) and np.allclose(proba.sum(axis=1), 1)
-    assert (m.predict(X) == y).mean() > 0.8
-    with pytest.raises(ValueError, match="negative_label 'nope'"):
-        TwoStageClassifier(negative_label="nope").fit(X, y)
-
-
 def test_two_stage_config_needs_article_features():
     with pytest.raises(StanceError, match="two_stage needs the dense article block alone"):
         from_dict({"model": {"type": "two_stage"}})
@@ -92,6 +72,11 @@ ARTICLE_ONLY = {"features": {"article": {"enabled": True}, "word": {"enabled": F
     ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"stage1_params": {"depth": 3}}}},
      "stage1_params.depth: unknown HistGradientBoosting parameter 'depth'"),
     ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"stage2_params": 5}}}, "stage2_params: expected a mapping"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"class_weights": {"unrelated": 2}}}},
+     "class_weights: expected a positive weight per label among agree, got 'unrelated': 2"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"class_weights": {"agree": 0}}}},
+     "class_weights: expected a positive weight per label among agree, got 'agree': 0"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"threshold": 1.5}}}, "'threshold' parameter"),
     ({"features": {"frames": {"enabled": True}}, "model": {"type": "stacked", "params": {"dense_columns": 3}}},
      "dense_columns: set by the feature blocks"),
 ])

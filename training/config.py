@@ -226,14 +226,7 @@ def _check_semantics(cfg: Config) -> None:
                 f.frames.enabled, f.article.enabled]):
         raise StanceError(f"{cfg.where('features')}: every feature block is disabled; enable at least one")
     if cfg.model.type == "two_stage":
-        sparse = [b for b in ("word", "char", "masked", "claim") if getattr(f, b).enabled]
-        if not f.article.enabled or sparse:
-            raise StanceError(f"{cfg.where('model.type')}: two_stage needs the dense article block alone: set "
-                              f"features.article.enabled: true" + (f" and disable {', '.join(sparse)}" if sparse else ""))
-        neg = cfg.model.params.get("negative_label", FNC_UNRELATED)
-        if neg not in labels:
-            raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
-                              f"valid: {', '.join(labels)}")
+        _check_two_stage(cfg, labels)
     if cfg.model.type == "stacked":
         scale = cfg.model.params.get("label_scale") or {}
         if not isinstance(scale, dict):
@@ -249,6 +242,24 @@ def _check_semantics(cfg: Config) -> None:
         value = cfg.name if name == "name" else cfg.tracking.experiment
         if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise StanceError(f"{cfg.where(name)}: {value!r} may hold only letters, digits, '-', '_' and '.'")
+
+
+
+def _check_two_stage(cfg: Config, labels: list[str]) -> None:
+    f = cfg.features
+    sparse = [b for b in ("word", "char", "masked", "claim") if getattr(f, b).enabled]
+    if not f.article.enabled or sparse:
+        raise StanceError(f"{cfg.where('model.type')}: two_stage needs the dense article block alone: set "
+                          f"features.article.enabled: true" + (f" and disable {', '.join(sparse)}" if sparse else ""))
+    neg = cfg.model.params.get("negative_label", FNC_UNRELATED)
+    if neg not in labels:
+        raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
+                          f"valid: {', '.join(labels)}")
+    weights, rest = cfg.model.params.get("class_weights") or {}, [lab for lab in labels if lab != neg]
+    for lab, w in (weights.items() if isinstance(weights, dict) else [(None, weights)]):
+        if lab not in rest or isinstance(w, bool) or not isinstance(w, (int, float)) or w <= 0:
+            raise StanceError(f"{cfg.where('model.params.class_weights')}: expected a positive weight per label "
+                              f"among {', '.join(rest)}, got {lab!r}: {w!r}")
 
 
 def _check_sgd_and_streaming(cfg: Config) -> None:

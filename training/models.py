@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from inspect import signature
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,13 +16,13 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from training.config import Config
-from training.names import DEFAULT_CUE_RULE_LABELS, FNC_UNRELATED
+from training.names import DEFAULT_CUE_RULE_LABELS
 from training.errors import StanceError
 from training.features import RULE_DENY, RULE_WARN, _pairs, build_features, dense_width
 from training.stacking import StackedClassifier
+from training.two_stage import TwoStageClassifier  # also where pickles of FNC-1 models before it moved look
 
 # Defaults per family; config `model.params` overrides them. `dense_features` (hist_gb only)
 # is ours: how many chi2-best columns are densified for the trees.
@@ -40,7 +39,8 @@ DEFAULTS = {
 FAMILIES = {
     "logreg": LogisticRegression, "linear_svm": LinearSVC, "complement_nb": ComplementNB,
     "hist_gb": HistGradientBoostingClassifier, "mlp": MLPClassifier, "stacked": StackedClassifier, "sgd": SGDClassifier,
-}  # + "two_stage", registered below its class
+    "two_stage": TwoStageClassifier,
+}
 
 
 class DenseTopK(BaseEstimator, TransformerMixin):
@@ -186,113 +186,3 @@ def build_baseline(name: str, cfg: Config):
                           f"valid: {', '.join(BASELINE_BUILDERS)}")
     return BASELINE_BUILDERS[name](cfg)
 
-
-class TwoStageClassifier(ClassifierMixin, BaseEstimator):
-    """Stage 1 separates `negative_label` (FNC-1: unrelated) from the rest using the first
-    `stage1_columns` features; stage 2 labels the rest using all features. Both are gradient
-    boosting. Per-class weights for stage 2 and the stage-1 threshold are tuned on
-    out-of-fold predictions inside the training data (grouped by `groups` when given, e.g.
-    stories), never on held-out data.
-
-    `predict` applies the tuned threshold and weights; `predict_proba` gives the untuned
-    probabilities (P(negative) = 1 - P(related), others P(related) * stage-2 probability)."""
-
-    _parameter_constraints = {
-        "negative_label": [str],
-        "stage1_columns": [Interval(Integral, 1, None, closed="left"), None],
-        "cv": [Interval(Integral, 2, None, closed="left")],
-        "random_state": ["random_state"],
-        "stage1_params": [dict, None],
-        "stage2_params": [dict, None],
-        "objective": [StrOptions({"macro_f1", "macro_f1+accuracy"})],
-        "gains": [tuple, list],
-    }
-    WEIGHTS = (1.0, 1.25, 1.5, 1.75, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
-    THRESHOLDS = tuple(np.round(np.arange(0.10, 0.71, 0.05), 2))
-
-    def __init__(self, negative_label=FNC_UNRELATED, stage1_columns=28, cv=5, random_state=0,
-                 stage1_params=None, stage2_params=None, objective="macro_f1", gains=(0.25, 0.75)):
-        self.objective, self.negative_label, self.stage1_columns = objective, negative_label, stage1_columns
-        self.cv, self.random_state, self.gains = cv, random_state, gains
-        self.stage1_params, self.stage2_params = stage1_params, stage2_params
-
-    def _models(self):
-        p1 = {"max_iter": 100, "learning_rate": 0.1, "max_depth": 3, "min_samples_leaf": 100, **(self.stage1_params or {})}
-        p2 = {"max_iter": 200, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 100, **(self.stage2_params or {})}
-        return (HistGradientBoostingClassifier(random_state=self.random_state, **p1),
-                HistGradientBoostingClassifier(random_state=self.random_state, **p2))
-
-    def fit(self, X, y, groups=None):
-        from sklearn.base import clone
-        from sklearn.metrics import f1_score
-        from sklearn.model_selection import GroupKFold, StratifiedKFold
-
-        if self.objective not in ("macro_f1", "macro_f1+accuracy"):
-            raise ValueError(f"objective {self.objective!r}: use 'macro_f1' or 'macro_f1+accuracy'")
-        X, y = np.asarray(X), np.asarray(y, dtype=object)
-        self.classes_ = np.unique(y)
-        if self.negative_label not in self.classes_:
-            raise ValueError(f"negative_label {self.negative_label!r} is not among the labels {list(self.classes_)}")
-        k = self.stage1_columns or X.shape[1]
-        pos = y != self.negative_label
-        m1, m2 = self._models()
-        self.stage1_ = clone(m1).fit(X[:, :k], pos)
-        self.stage2_ = clone(m2).fit(X[pos], y[pos])
-        # out-of-fold probabilities inside train, for the threshold and the class weights
-        split = (GroupKFold(self.cv).split(X, y, groups) if groups is not None
-                 else StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(X, y))
-        oof1 = np.zeros(len(y))
-        oof2 = np.zeros((len(y), len(self.stage2_.classes_)))
-        for tr, va in split:
-            oof1[va] = clone(m1).fit(X[tr, :k], pos[tr]).predict_proba(X[va, :k])[:, 1]
-            trp = tr[pos[tr]]
-            fold2 = clone(m2).fit(X[trp], y[trp])
-            cols = [list(self.stage2_.classes_).index(c) for c in fold2.classes_]
-            oof2[np.ix_(va, cols)] = fold2.predict_proba(X[va])
-        yr, pr = y[pos], oof2[pos]
-        names = self.stage2_.classes_
-        w = np.ones(len(names))
-        ref = int(np.argmax([np.sum(yr == c) for c in names]))  # the commonest class keeps weight 1
-
-        def score(weights):
-            p = names[np.argmax(pr * weights, axis=1)]
-            acc = np.mean(p == yr)
-            return f1_score(yr, p, average="macro") + (acc if self.objective == "macro_f1+accuracy" else 0.0), acc
-
-        for _ in range(2):  # coordinate ascent over the other classes' weights
-            for j in range(len(names)):
-                if j == ref:
-                    continue
-                best = max(self.WEIGHTS, key=lambda v: (score(np.where(np.arange(len(w)) == j, v, w))[0], -v))
-                w[j] = best
-        self.weights_ = w
-        acc2 = score(w)[1]
-        neg = ~pos
-        # threshold maximising the expected score of the decision on OOF data: `gains` are what a
-        # right negative-vs-rest call and a right label earn (the FNC-1 score's 0.25 and 0.75 by default)
-        g_neg, g_label = self.gains
-        gains = [np.sum(np.where(neg, g_neg * (oof1 < t), (oof1 >= t) * (g_neg + g_label * acc2))) for t in self.THRESHOLDS]
-        self.threshold_ = float(self.THRESHOLDS[int(np.argmax(gains))])
-        return self
-
-    def predict_proba(self, X):
-        X = np.asarray(X)
-        k = self.stage1_columns or X.shape[1]
-        related = self.stage1_.predict_proba(X[:, :k])[:, 1]
-        p2 = self.stage2_.predict_proba(X)
-        out = np.zeros((len(X), len(self.classes_)))
-        idx = list(self.classes_)
-        out[:, idx.index(self.negative_label)] = 1 - related
-        for j, c in enumerate(self.stage2_.classes_):
-            out[:, idx.index(c)] = related * p2[:, j]
-        return out
-
-    def predict(self, X):
-        X = np.asarray(X)
-        k = self.stage1_columns or X.shape[1]
-        related = self.stage1_.predict_proba(X[:, :k])[:, 1]
-        second = self.stage2_.classes_[np.argmax(self.stage2_.predict_proba(X) * self.weights_, axis=1)]
-        return np.where(related < self.threshold_, self.negative_label, second).astype(object)
-
-
-FAMILIES["two_stage"] = TwoStageClassifier

@@ -168,6 +168,8 @@ def evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, m
                          if evaluate.key(split, k + "_macro_f1") in metrics)
         log(f"{split}: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}"
             + (f", FNC {res['fnc_score']:.2f}%" if fnc else "") + slices)
+    if fnc and hasattr(clf, "stage_scores") and len(frames["dev"]):
+        log_tradeoff(clf, mats["dev"], frames["dev"]["stance"].to_numpy(dtype=object), report_dir, log)
     for name, ext in externals.items():
         pred, proba = Predictor(pipeline, labels, {}).predict_with_proba(ext.frame["claim"].tolist(),
                                                                         ext.frame["sentence"].tolist())
@@ -177,6 +179,16 @@ def evaluate_model(cfg, pipeline, mats, frames, corpus, externals, report_dir, m
         log(f"external {name} ({ext.path}, {len(ext.y)} pairs): macro-F1 {res['macro_f1']:.3f} over "
             f"{', '.join(res['present'])}")
     return preds
+
+
+def log_tradeoff(clf, X, y, report_dir, log) -> None:
+    """The two-stage decision's trade-off on dev (reports/fnc_tradeoff.*), and the point with the
+    best macro-F1 among those that keep the fitted point's FNC score."""
+    rows = fnc1.tradeoff(clf, X, y, report_dir)
+    (fitted,) = [r for r in rows if r["fitted"]]
+    best = max((r for r in rows if r["fnc_score"] >= fitted["fnc_score"]), key=lambda r: r["macro_f1"])
+    show = lambda r: ", ".join(f"{k} {v:.3f}" for k, v in r.items() if k != "fitted")  # noqa: E731
+    log(f"dev trade-off (reports/fnc_tradeoff.csv, .png): fitted {show(fitted)}; best macro-F1 at no lower FNC: {show(best)}")
 
 
 def evaluate_baselines(cfg, frames, externals, metrics, log) -> None:

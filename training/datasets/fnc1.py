@@ -141,10 +141,13 @@ def fnc_score(y_true, y_pred, unrelated: str = FNC_UNRELATED, unrelated_share: f
 
 # --- the bench table (make bench-fnc1) ----------------------------------------------------------
 
-ANCHORS = (("official baseline (competition test; 79.5% own dev)", "75.20%", "0.45", "17 min, 395 MB"),
-           ("UCLMR, 3rd (competition test)", "81.72%", "0.56-0.58", ""),
-           ("Athene, 2nd (competition test)", "81.97%", "0.60", ""),
-           ("SOLAT in the SWEN, 1st (competition test)", "82.02%", "0.58", ""))
+ANCHORS = (("official baseline (competition test; 79.5% own dev)", "75.20%", "0.45", "", "17 min, 395 MB"),
+           ("UCLMR, 3rd (competition test)", "81.72%", "0.56-0.58", "0.03-0.18", ""),
+           ("Athene, 2nd (competition test)", "81.97%", "0.60", "0.03-0.18", ""),
+           ("SOLAT in the SWEN, 1st (competition test)", "82.02%", "0.58", "0.03-0.18", ""),
+           ("stackLSTM (Hanselowski et al. 2018, competition test)", "", "0.609", "", ""),
+           ("feature MLP (Hanselowski et al. 2018, competition test)", "~82.5%", "", "", ""),
+           ("RoBERTa fine-tuned on a GPU (competition test)", "~90%", "", "", ""))
 
 
 def scores(y_true, y_pred) -> dict:
@@ -168,5 +171,58 @@ def bench_table(m: dict, model_type: str, wall: float, peak: float) -> str:
     if key(majority_dev, "fnc_score") in m:
         lines.append(f"{'majority class (dev)':52} {m[key(majority_dev, 'fnc_score')]:9.2f}% "
                      f"{m[key(majority_dev, 'macro_f1')]:9.3f} {0.0:12.3f}")
-    lines += [f"{name:52} {fs:>10} {f1:>9} {'':>12} {tm:>9}" for name, fs, f1, tm in ANCHORS]
+    lines += [f"{name:52} {fs:>10} {f1:>9} {dis:>12} {tm:>9}" for name, fs, f1, dis, tm in ANCHORS]
+    for split in ("dev", "test"):
+        per = [(lab, m.get(key(split, f"f1_{lab}"))) for lab in ("agree", "disagree", "discuss", FNC_UNRELATED)]
+        if all(v is not None for _, v in per):
+            lines.append(f"per-class F1 ({split}): " + ", ".join(f"{lab} {v:.3f}" for lab, v in per))
     return "\n".join(lines)
+
+
+# --- the decision's trade-off (two-stage models; reports/fnc_tradeoff.*) -------------------------
+
+def tradeoff(clf, X, y, out: Path) -> list[dict]:
+    """FNC score, macro-F1 and the rarest stage-2 label's F1 of `clf`'s decision on (X, y) over
+    its stage-1 thresholds and that label's stage-2 weight, the other weights as fitted: the
+    points `model.params.threshold` / `class_weights` can pick. Writes CSV and PNG to `out`."""
+    from sklearn.metrics import f1_score
+    y = np.asarray(y, dtype=object)
+    related, p2 = clf.stage_scores(X)
+    names, labels = list(clf.stage2_.classes_), list(clf.classes_)
+    rare = min(names, key=lambda c: (np.sum(y == c), c))
+    rows = []
+    for t in sorted({float(v) for v in clf.THRESHOLDS} | {float(clf.threshold_)}):
+        for w in sorted(set(clf.WEIGHTS) | {float(clf.weights_[names.index(rare)])}):
+            weights = np.where(np.array(names) == rare, w, clf.weights_)
+            pred = clf.decide(related, p2, t, weights)
+            f1 = f1_score(y, pred, labels=labels, average=None, zero_division=0)
+            rows.append({"threshold": float(t), f"weight_{rare}": float(w), "fnc_score": fnc_score(y, pred, clf.negative_label),
+                         "macro_f1": float(f1.mean()), f"f1_{rare}": float(f1[labels.index(rare)]),
+                         "fitted": bool(np.isclose(t, clf.threshold_) and np.isclose(w, clf.weights_[names.index(rare)]))})
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "fnc_tradeoff.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    _plot_tradeoff(rows, rare, out / "fnc_tradeoff.png")
+    return rows
+
+
+def _plot_tradeoff(rows: list[dict], rare: str, path: Path) -> None:
+    from training.evaluate import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    thresholds = sorted({r["threshold"] for r in rows})
+    for i, t in enumerate(thresholds):
+        pts = [r for r in rows if r["threshold"] == t]
+        ax.plot([r["macro_f1"] for r in pts], [r["fnc_score"] for r in pts], marker=".", lw=0.8, label=f"{t:.2f}",
+                color=plt.cm.viridis(i / max(len(thresholds) - 1, 1)))
+    for r in rows:
+        if r["fitted"]:
+            ax.plot(r["macro_f1"], r["fnc_score"], "k*", ms=14, label="fitted point")
+    ax.set(xlabel="macro-F1", ylabel="FNC score (%)",
+           title=f"one line per stage-1 threshold; along it, the {rare} weight grows")
+    ax.legend(fontsize=7, ncol=2, title="threshold", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
