@@ -57,6 +57,31 @@ def test_dedup_tfidf_equals_plain_on_distinct_texts():
     assert not np.allclose(d.transform(texts).toarray(), TfidfVectorizer().fit(texts).transform(texts).toarray())
 
 
+@pytest.mark.parametrize("analyzer, ngrams", [("word", (1, 2)), ("char_wb", (2, 5))])
+def test_dedup_tfidf_counts_exactly_as_scikit_learn(analyzer, ngrams):
+    """Its faster transform-time counting gives scikit-learn's matrix, entry for entry (out-of-vocabulary
+    terms, repeated terms, an empty text, a one-letter word)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    train = X["sentence"].tolist() + ["the dam the dam the dam", "a b c"]
+    new = ["The dam, the DAM and the crack!", "", "zzz unknown words only", "a", X["sentence"][1]]
+    ours = DedupTfidf(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True).fit(train)
+    plain = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True).fit(sorted(set(train), key=train.index))
+    a, b = ours.transform(new), plain.transform(new)
+    assert (a.indptr == b.indptr).all() and (a.indices == b.indices).all() and np.array_equal(a.data, b.data)
+
+
+def test_the_feature_matrix_is_stacked_exactly_as_scikit_learn_would():
+    """Same arrays, layout included (sorted indices), when fitting and when transforming."""
+    from sklearn.compose import ColumnTransformer
+    cfg, y = from_dict({"features": {"lexicon": {"enabled": True}, "frames": {"enabled": True}}}), np.array(
+        ["assert", "deny", "warn"], dtype=object)
+    ours, plain = build_features(cfg), build_features(cfg)
+    plain.__class__ = ColumnTransformer  # scikit-learn's own stacking
+    for a, b in ((ours.fit_transform(X, y), plain.fit_transform(X, y)), (ours.transform(X), plain.transform(X))):
+        assert type(a) is type(b) and a.dtype == b.dtype
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+
+
 def test_shared_cache_gives_exactly_the_uncached_features_and_stays_bounded():
     from training.features import base
     feats = build_features(from_dict({"features": {"frames": {"enabled": True}}})).fit(X)

@@ -22,7 +22,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from training.features.article import ArticleFeatures  # noqa: F401
-from training.features.base import (NUMBER, RULE_DENY, RULE_WARN, STOP, TEXT_COLUMNS, DedupTfidf,  # noqa: F401
+from training.features.base import (NUMBER, RULE_DENY, RULE_WARN, STOP, TEXT_COLUMNS, CsrColumnTransformer,  # noqa: F401
+                                    DedupTfidf,
                                     _content, _pairs, _unique, lower_truncate)
 from training.features.frames import StanceFrames
 from training.features.lexicon import LEXICONS, CueLexicon, _groups_of  # noqa: F401
@@ -84,7 +85,7 @@ def build_features(cfg: Config) -> ColumnTransformer:
         parts.append(("frames", Pipeline([("frames", StanceFrames()), ("scale", _Scale(f.frames.scale))]), TEXT_COLUMNS))
     if f.article.enabled:  # first, so its relatedness columns lead (two_stage reads them by position)
         parts.insert(0, ("article", ArticleFeatures(f.article.char_max_features), TEXT_COLUMNS))
-    return ColumnTransformer(parts, remainder="drop", sparse_threshold=1.0)
+    return CsrColumnTransformer(parts, remainder="drop", sparse_threshold=1.0)
 
 
 def dense_width(cfg: Config) -> int:
