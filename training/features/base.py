@@ -80,6 +80,13 @@ def cache_for(owner) -> dict | None:
     return cache
 
 
+def text_cache(owner) -> dict:
+    """Where a block keeps what it computed per distinct text: the shared cache while batch
+    scoring (cache_for), else a dict for this call alone."""
+    cache = cache_for(owner)
+    return {} if cache is None else cache
+
+
 class DedupTfidf(TfidfVectorizer):
     """TfidfVectorizer that vectorizes each distinct text once (FNC-1 repeats every article
     body ~30 times) and counts document frequency over distinct texts."""

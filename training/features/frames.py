@@ -21,7 +21,7 @@ import re
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from training.features.base import RULE_DENY, RULE_WARN, _pairs, cache_for
+from training.features.base import RULE_DENY, RULE_WARN, _pairs, text_cache
 from training.text import expand_contractions, tokens
 
 NEGATION = frozenset("no not never none nobody nothing neither nor without cannot nowhere".split())
@@ -192,8 +192,7 @@ class StanceFrames(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        parts, claim_parts = cache_for(self), {}
-        parts = {} if parts is None else parts  # across calls while batch scoring
+        parts, claim_parts = text_cache(self), {}  # parts: across calls while batch scoring
         rows = []
         for c, s in zip(claims, sentences):
             part = parts.get(s)

@@ -8,7 +8,7 @@ import functools
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from training.features.base import _content, _pairs, cache_for
+from training.features.base import _content, _pairs, text_cache
 from training.text import tokens
 
 # Project cue lexicons (features, not rules: the model learns how much each one counts and
@@ -79,8 +79,7 @@ class CueLexicon(BaseEstimator, TransformerMixin):
         claims, sentences = _pairs(X)
         index = {g: k for k, g in enumerate(self.groups)}
         member = {}  # token -> indices of the configured groups it belongs to
-        seen, claim_words = cache_for(self), {}
-        seen = {} if seen is None else seen  # per distinct sentence; across calls while batch scoring
+        seen, claim_words = text_cache(self), {}  # seen: per distinct sentence; across calls while batch scoring
         w = self.window
         totals, closes = [], []
         for c, s in zip(claims, sentences):

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from training.features.base import NUMBER, _content, _pairs, _unique, cache_for, transform_distinct
+from training.features.base import NUMBER, _content, _pairs, _unique, text_cache, transform_distinct
 from training.text import split_sentences, tokens
 
 
@@ -41,8 +41,7 @@ class PairSimilarity(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         claims, sentences = _pairs(X)
-        info = cache_for(self)  # per distinct text: content words, bigrams, numbers, length (claims repeat a lot)
-        info = {} if info is None else info
+        info = text_cache(self)  # per distinct text: content words, bigrams, numbers, length (claims repeat a lot)
 
         def describe(text):
             d = info.get(text)

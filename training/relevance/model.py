@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils._param_validation import Interval
 
-from training.features.base import NUMBER, _content, _pairs, _unique, cache_for, transform_distinct
+from training.features.base import NUMBER, _content, _pairs, _unique, text_cache, transform_distinct
 from training.features.lexicon import CueLexicon
 from training.relevance.context import document_columns, paragraph_columns, specific_coverage
 from training.text import tokens
@@ -22,8 +22,7 @@ class _Content:
     run while features.base.shared_cache() is on (archives repeat sentences)."""
 
     def __init__(self):
-        shared = cache_for(_Content)
-        self.cache = {} if shared is None else shared
+        self.cache = text_cache(_Content)
 
     def __getitem__(self, text):
         out = self.cache.get(text)
