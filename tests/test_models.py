@@ -76,6 +76,8 @@ ARTICLE_ONLY = {"features": {"article": {"enabled": True}, "word": {"enabled": F
      "class_weights: expected a positive weight per label among agree, got 'unrelated': 2"),
     ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"class_weights": {"agree": 0}}}},
      "class_weights: expected a positive weight per label among agree, got 'agree': 0"),
+    ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"class_weights": 4}}},
+     "class_weights: expected a mapping of label to weight, got 4"),
     ({**ARTICLE_ONLY, "model": {"type": "two_stage", "params": {"threshold": 1.5}}}, "'threshold' parameter"),
     ({"features": {"frames": {"enabled": True}}, "model": {"type": "stacked", "params": {"dense_columns": 3}}},
      "dense_columns: set by the feature blocks"),

@@ -244,7 +244,6 @@ def _check_semantics(cfg: Config) -> None:
             raise StanceError(f"{cfg.where(name)}: {value!r} may hold only letters, digits, '-', '_' and '.'")
 
 
-
 def _check_two_stage(cfg: Config, labels: list[str]) -> None:
     f = cfg.features
     sparse = [b for b in ("word", "char", "masked", "claim") if getattr(f, b).enabled]
@@ -256,7 +255,9 @@ def _check_two_stage(cfg: Config, labels: list[str]) -> None:
         raise StanceError(f"{cfg.where('model.params')}: two_stage negative_label {neg!r} is not a configured label; "
                           f"valid: {', '.join(labels)}")
     weights, rest = cfg.model.params.get("class_weights") or {}, [lab for lab in labels if lab != neg]
-    for lab, w in (weights.items() if isinstance(weights, dict) else [(None, weights)]):
+    if not isinstance(weights, dict):
+        raise StanceError(f"{cfg.where('model.params.class_weights')}: expected a mapping of label to weight, got {weights!r}")
+    for lab, w in weights.items():
         if lab not in rest or isinstance(w, bool) or not isinstance(w, (int, float)) or w <= 0:
             raise StanceError(f"{cfg.where('model.params.class_weights')}: expected a positive weight per label "
                               f"among {', '.join(rest)}, got {lab!r}: {w!r}")

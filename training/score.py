@@ -10,6 +10,7 @@ The Spark engine is in score_spark.py.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -218,7 +219,6 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
             from concurrent.futures import ProcessPoolExecutor
             # unlike multiprocessing.Pool, a worker that dies (OOM killer, kill -9) fails the run
             # instead of hanging it
-            import gc
             gc.freeze()  # the collector would write to every object the model holds: copy-on-write copies
             pool = ProcessPoolExecutor(workers, mp.get_context("fork"), _init_worker, (predictor,))
             labelled = _bounded(pool, chunks, 2 * workers)
@@ -235,7 +235,7 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
         bar.close()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-            __import__("gc").unfreeze()
+            gc.unfreeze()
         cache.__exit__(None, None, None)
     seconds = time.perf_counter() - t
     return {"rows": writer.rows, "seconds": seconds, "rows_per_second": writer.rows / max(seconds, 1e-9)}

@@ -78,7 +78,7 @@ def run(cfg: Config, run_name: str | None = None):
         # MLflow 3 opens an experiment without this tag on a GenAI overview of traces; this
         # project logs training runs, so the UI should open on the runs table
         # (two trainings tagging a new experiment at once race on the server's insert: retry)
-        if mlflow.MlflowClient().get_experiment(experiment_id).tags.get(KIND) != "custom_model_development":
+        if mlflow.get_experiment(experiment_id).tags.get(KIND) != "custom_model_development":
             _retry(lambda: mlflow.set_experiment_tag(KIND, "custom_model_development"), mlflow)
         active = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or cfg.name)
     try:
