@@ -32,7 +32,7 @@ ALLOWED = {
     "bench": {"config", "datasets", "document", "errors", "predict", "text"},
     "score": {"datasets", "errors", "features", "names"},
     "score_spark": {"errors", "predict", "score", "tracking"},
-    "bench_scale": {"config", "datasets", "errors", "server", "streaming"},
+    "bench_scale": {"config", "datasets", "errors", "server", "streaming_data"},
     "cli": {"cli_ops", "config", "datasets", "document", "errors", "evaluate", "external", "names", "pipeline",
             "predict", "tradeoff"},
     "cli_ops": {"bench", "bench_scale", "cli", "config", "datasets", "errors", "names", "predict", "score",

@@ -205,7 +205,7 @@ def test_memory_is_flat_on_eight_copies_of_fnc1(tmp_path):
     """The real FNC-1 train and eight shuffled copies of its stances: peak RSS within 15%."""
     if not (SHARED_FNC1 / "train_stances.csv").is_file():
         pytest.skip(f"FNC-1 not found at {SHARED_FNC1}")
-    from training.streaming import memory_check
+    from training.streaming_data import memory_check
     res = memory_check(SHARED_FNC1, copies=8, workdir=tmp_path, log=lambda m: None)
     assert res["x8_train_pairs"] == 8 * res["x1_train_pairs"]
     assert res["ratio"] < 1.15, res

@@ -163,7 +163,7 @@ def _serve_rows(py, model, log, requests: int = 300) -> list[tuple]:
 
 def _streaming_rows(tmp: Path, log) -> list[tuple]:
     try:
-        from training.streaming import memory_check
+        from training.streaming_data import memory_check
     except ImportError:
         return [("streaming sgd memory x1 vs x8", "not available", "", None)]
     fnc1 = Path(os.environ.get("FNC1_DIR", "../shared/data/fnc1"))

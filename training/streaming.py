@@ -291,9 +291,3 @@ class _Split:
 
     def __getitem__(self, columns):
         return self.example[columns]
-
-
-def memory_check(fnc1_dir, copies: int = 8, workdir=None, config=None, log=print) -> dict:
-    """Peak RSS of streamed FNC-1 training on 1 and `copies` copies: streaming_data.memory_check."""
-    from training.streaming_data import memory_check as check
-    return check(fnc1_dir, copies, workdir, config, log)

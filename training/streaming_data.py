@@ -3,8 +3,8 @@ One checking pass learns what a run must know first (split sizes, label counts, 
 FNC-1's story split); then `Stream.batches` yields DataFrames of at most `data.batch_size` pairs.
 No pass keeps the pairs: what is kept grows with distinct claims and documents (FNC-1: ~1,700
 bodies, a count per distinct headline-body-stance), so eight copies of a corpus cost what one does.
-The splits are the in-memory loaders': jsonl by `split_of(doc_id)` itself; fnc1 by `story_split`'s
-rule run on those counts (the same stories, order and target, so the same dev pairs).
+The splits are the in-memory loaders': jsonl by `split_of(doc_id)` itself; fnc1 by `fnc1.story_dev`,
+which `story_split` uses too, run on those counts (so the same dev pairs).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.datasets import FIELDS, OPTIONAL, _datasets, read_jsonl, split_of
-from training.datasets.fnc1 import FNC_FILES
+from training.datasets.fnc1 import FNC_FILES, story_dev
 from training.errors import StanceError
-from training.names import FNC_UNRELATED
 
 
 @dataclass
@@ -180,42 +179,15 @@ def _fnc_read(ds, folder: Path, which: str, labels):
     return bodies, stances, counts
 
 
-def story_dev(counts: Counter, dev_share: float, unrelated: str = FNC_UNRELATED):
-    """fnc1.story_split on counts: (the story of each headline, of each body, the dev stories)."""
-    parent = {}
-
-    def find(x):  # with path halving
-        while parent.setdefault(x, x) != x:
-            parent[x] = x = parent[parent[x]]
-        return x
-
-    for h, b, s in counts:
-        a, c = find("h:" + h), find("b:body-" + b)
-        if s != unrelated and a != c:
-            parent[max(a, c)] = min(a, c)
-    head, body = {h: find("h:" + h) for h, _, _ in counts}, {b: find("b:body-" + b) for _, b, _ in counts}
-    touching = defaultdict(list)  # story -> distinct pairs with an end in it
-    for key in counts:
-        touching[head[key[0]]].append(key)
-        if body[key[1]] != head[key[0]]:
-            touching[body[key[1]]].append(key)
-    dev, inside, target = set(), 0, dev_share * sum(counts.values())
-    for story in sorted(touching, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest()):
-        if inside >= target:
-            break
-        dev.add(story)
-        inside += sum(counts[k] for k in touching[story] if head[k[0]] in dev and body[k[1]] in dev)
-    return head, body, dev
-
-
 def _fnc1(cfg) -> Stream:
     ds, labels = _datasets(), cfg.data.labels
     folder = Path(os.environ.get("FNC1_DIR") or cfg.data.path)
     bodies, stances, counts = _fnc_read(ds, folder, "train", labels)
-    head, body, dev = story_dev(counts, cfg.data.split.dev)
+    # fnc1.story_split's stories, from the counts (a body is "body-<id>" there, as doc_id)
+    head, body, dev = story_dev(Counter({(h, f"body-{b}", s): n for (h, b, s), n in counts.items()}), cfg.data.split.dev)
     sizes, fit_counts = Counter(), Counter()
     for (h, b, s), n in counts.items():  # dev: both ends in dev stories; train: neither; else dropped
-        where = {(True, True): "dev", (False, False): "train"}.get((head[h] in dev, body[b] in dev))
+        where = {(True, True): "dev", (False, False): "train"}.get((head[h] in dev, body[f"body-{b}"] in dev))
         sizes[where] += n
         fit_counts[s] += n * (where == "train")
     files, test_dir, test = [folder / f for f in FNC_FILES["train"]], os.environ.get("FNC1_TEST_DIR") or cfg.data.test_path, None
@@ -227,7 +199,8 @@ def _fnc1(cfg) -> Stream:
     def open_split(split, skip):  # asked only for splits with pairs; FNC-1 has no tags to skip
         if split == "test":
             return _select(test[1], "test", test[0], None, lambda h, b: True)
-        return _select(stances, "train", bodies, head, lambda h, b: (head[h] in dev) == (body[b] in dev) == (split == "dev"))
+        return _select(stances, "train", bodies, head,
+                       lambda h, b: (head[h] in dev) == (body[f"body-{b}"] in dev) == (split == "dev"))
 
     return Stream(cfg, list(labels), str(folder), file_hash(files, json.dumps(labels)), {k: v for k, v in sizes.items() if k},
                   +fit_counts, open_split)

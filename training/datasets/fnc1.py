@@ -7,7 +7,7 @@ import csv
 import hashlib
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -62,45 +62,50 @@ def _read_fnc(folder: Path, which: str, labels: list[str]) -> list[dict]:
 
 
 def story_split(rows: list[dict], dev_share: float, unrelated: str = FNC_UNRELATED) -> dict:
-    """Hold out whole stories: headlines and bodies joined by related pairs form connected
-    components; components join dev in a stable hash order until the pairs with BOTH ends in
-    dev reach `dev_share` of all pairs. Pairs that would link a dev story with a train story
-    (all of them unrelated) are dropped, so no headline and no body is on both sides, as in
-    the competition test set, whose stories are new."""
-    parent = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in rows:
-        a, b = find("h:" + r["claim"]), find("b:" + r["doc_id"])
-        if r["stance"] != unrelated and a != b:
-            parent[max(a, b)] = min(a, b)
-    ends = [(find("h:" + r["claim"]), find("b:" + r["doc_id"])) for r in rows]
-    touching = defaultdict(list)  # component -> pairs with an end in it
-    for i, (h, b) in enumerate(ends):
-        touching[h].append(i)
-        if b != h:
-            touching[b].append(i)
-    comps = sorted(touching, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest())
-    dev, inside, target = set(), 0, dev_share * len(rows)
-    for c in comps:
-        if inside >= target:
-            break
-        dev.add(c)
-        inside += sum(1 for i in touching[c] if ends[i][0] in dev and ends[i][1] in dev)
+    """Hold out whole stories (story_dev). Pairs that would link a dev story with a train story
+    (all of them unrelated) are dropped, so no headline and no body is on both sides, as in the
+    competition test set, whose stories are new."""
+    head, body, dev = story_dev(Counter((r["claim"], r["doc_id"], r["stance"]) for r in rows), dev_share, unrelated)
     out = {"train": [], "dev": [], "test": []}
-    for r, (h, b) in zip(rows, ends):
+    for r in rows:
+        h, b = head[r["claim"]], body[r["doc_id"]]
         r = {**r, "group": h}  # the headline's story, for grouped cross-validation
         if h in dev and b in dev:
             out["dev"].append(r)
         elif h not in dev and b not in dev:
             out["train"].append(r)
     return out
+
+
+def story_dev(counts: Counter, dev_share: float, unrelated: str = FNC_UNRELATED):
+    """Stories from pair counts {(headline, body, stance): n}: headlines and bodies joined by
+    related pairs form connected components; components join dev in a stable hash order until
+    the pairs with BOTH ends in dev reach `dev_share` of all pairs. Returns (the story of each
+    headline, of each body, the dev stories); the streamed loader calls it on its counts too."""
+    parent = {}
+
+    def find(x):  # with path halving; a story is named by its smallest member
+        while parent.setdefault(x, x) != x:
+            parent[x] = x = parent[parent[x]]
+        return x
+
+    for h, b, s in counts:
+        a, c = find("h:" + h), find("b:" + b)
+        if s != unrelated and a != c:
+            parent[max(a, c)] = min(a, c)
+    head, body = {h: find("h:" + h) for h, _, _ in counts}, {b: find("b:" + b) for _, b, _ in counts}
+    touching = defaultdict(list)  # story -> distinct pairs with an end in it
+    for key in counts:
+        touching[head[key[0]]].append(key)
+        if body[key[1]] != head[key[0]]:
+            touching[body[key[1]]].append(key)
+    dev, inside, target = set(), 0, dev_share * sum(counts.values())
+    for story in sorted(touching, key=lambda c: hashlib.sha256(c.encode("utf-8")).hexdigest()):
+        if inside >= target:
+            break
+        dev.add(story)
+        inside += sum(counts[k] for k in touching[story] if head[k[0]] in dev and body[k[1]] in dev)
+    return head, body, dev
 
 
 def load(cfg: Config) -> Corpus:
