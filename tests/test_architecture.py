@@ -17,7 +17,7 @@ ALLOWED = {
     "server": {"errors"},
     "datasets": {"config", "errors", "names", "text", "evaluate"},
     # features may name training.models only to re-export DenseTopK for old pickles
-    "features": {"config", "text", "models"},
+    "features": {"config", "errors", "text", "models"},
     "models": {"config", "errors", "features", "names", "stacking", "two_stage"},
     "external": {"datasets", "errors", "evaluate", "models"},
     "tracking": {"config", "predict"},

@@ -146,9 +146,7 @@ SEED_EXPECTED = [
     (CALL, "Kremlin spokesman Dmitry Peskov branded the report", "deny"),
     (CALL, "According to the Washington Post, the reported telephone call", "assert"),
     (CALL, "At the same time, Ukraine President Volodymyr Zelensky sharply cautioned", "none"),
-    pytest.param(CEDE, "At the same time, Ukraine President Volodymyr Zelensky sharply cautioned", "warn",
-                 marks=pytest.mark.xfail(strict=True, reason="stance warn 0.97, but relevance 0.11 is under the "
-                                                             "threshold: README 'Reading a whole article'")),
+    (CEDE, "At the same time, Ukraine President Volodymyr Zelensky sharply cautioned", "warn"),
     pytest.param(CALL, "The Kremlin on Monday poured cold water", "deny", marks=pytest.mark.xfail(
         strict=True, reason="the stance model reads this hard pair (no denial word) as assert: README "
                             "'Reading a whole article'")),

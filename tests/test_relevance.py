@@ -75,6 +75,17 @@ def test_model_fits_and_separates_a_clear_case():
     assert m.predict_proba(X).shape == (len(X), 2)
 
 
+def test_coverage_reads_meaning_unless_told_not_to_or_pickled_before():
+    from training.features.vectors import COLUMNS
+    from training.relevance.model import ClaimCoverage
+    X = _toy(3)
+    assert ClaimCoverage().fit(X).transform(X).shape == (len(X), 10 + COLUMNS)
+    assert ClaimCoverage(vectors=False).fit(X).transform(X).shape == (len(X), 10)
+    old = ClaimCoverage().fit(X)
+    del old.__dict__["vectors"]  # what a model pickled before the vectors unpickles to
+    assert old.transform(X).shape == (len(X), 10)
+
+
 def test_model_rejects_bad_parameters():
     X = _toy(4)
     with pytest.raises(ValueError, match="folds"):

@@ -142,8 +142,9 @@ class RelevanceConfig:
     other_documents: int = _f(3, min=0, max=50)  # negatives per claim drawn from other documents
     rounds: int = _f(3, min=1, max=10)  # times the document is re-read through the previous round's scores
     folds: int = _f(3, min=2, max=10)  # grouped folds for the out-of-fold scores each round learns from
-    max_iter: int = _f(200, min=1, max=5000)
-    learning_rate: float = _f(0.1, min=0.001, max=1.0)
+    max_iter: int = _f(100, min=1, max=5000)
+    learning_rate: float = _f(0.2, min=0.001, max=1.0)
+    vectors: bool = True  # read claim and sentence through pretrained word vectors too (features/vectors.py)
 
 
 @dataclass

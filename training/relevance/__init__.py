@@ -73,7 +73,8 @@ def train(cfg, frames: dict, log) -> tuple[RelevanceModel, float, dict]:
     if other:
         train_rows = pd.concat([train_rows, pd.DataFrame(other)], ignore_index=True)
     r = cfg.relevance
-    model = RelevanceModel(rounds=r.rounds, folds=r.folds, max_iter=r.max_iter, learning_rate=r.learning_rate, random_state=cfg.seed)
+    model = RelevanceModel(rounds=r.rounds, folds=r.folds, max_iter=r.max_iter, learning_rate=r.learning_rate,
+                           vectors=r.vectors, random_state=cfg.seed)
     model.fit(train_rows, train_rows["relevant"])
     # each split scored once: in the document, and per pair alone (stage 1 of the same pass)
     scored = {s: model.in_document(pairs[s], with_pairwise=True) for s in ("dev", "test") if pairs[s] is not None}

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 
 from training.features.base import NUMBER, _content, _pairs, _unique, text_cache, transform_distinct
 from training.features.lexicon import CueLexicon
+from training.features.vectors import vector_columns
 from training.relevance.context import document_columns, paragraph_columns, specific_coverage
 from training.text import tokens
 
@@ -34,8 +35,12 @@ class _Content:
 class ClaimCoverage(BaseEstimator):
     """How much of the claim the sentence carries, weighted by how rare each claim word is:
     IDF-weighted recall of claim words, recall of claim bigrams, the rarest shared word, shared
-    and unshared numbers, TF-IDF cosine, lengths.
+    and unshared numbers, TF-IDF cosine, lengths; with `vectors`, the same read through pretrained
+    word vectors (features.vectors): dev F1 0.788 -> 0.842, test documents 0.832 -> 0.862.
     (An LSA cosine fitted on the corpus added nothing on dev: AUC 0.719 with it, 0.723 without.)"""
+
+    def __init__(self, vectors=True):
+        self.vectors = vectors
 
     def fit(self, X, y=None):
         claims, sentences = _pairs(X)
@@ -66,8 +71,10 @@ class ClaimCoverage(BaseEstimator):
             rows.append((math.fsum(idf(w) for w in shared) / mass, len(shared) / max(len(cw), 1),
                          len(cb & sb) / max(len(cb), 1), max((idf(w) for w in shared), default=0.0),
                          len(shared), len(cn & sn), len(cn - sn), math.log1p(len(st)), math.log1p(len(ct))))
-        return np.hstack([np.asarray(rows, dtype=np.float64).reshape(len(rows), 9),
-                          self._cos(self.words_, claims, sentences)[:, None]])
+        out = [np.asarray(rows, dtype=np.float64).reshape(len(rows), 9), self._cos(self.words_, claims, sentences)[:, None]]
+        if getattr(self, "vectors", False):  # models pickled before the vectors read without them
+            out.append(vector_columns(claims, sentences, idf))
+        return np.hstack(out)
 
 
 # The corpus's paragraphs hold at most 11 sentences; a longer one is read as "paragraphs unknown".
@@ -102,12 +109,13 @@ class RelevanceModel(ClassifierMixin, BaseEstimator):
                               "max_iter": [Interval(Integral, 1, None, closed="left")],
                               "learning_rate": [Interval(Real, 0, None, closed="neither")],
                               "C": [Interval(Real, 0, None, closed="left")],
-                              "hide_paragraphs": [Interval(Real, 0, 1, closed="both")],
+                              "hide_paragraphs": [Interval(Real, 0, 1, closed="both")], "vectors": ["boolean"],
                               "random_state": ["random_state"]}
 
-    def __init__(self, rounds=3, folds=3, max_iter=200, learning_rate=0.1, C=0.3, hide_paragraphs=0.25,
-                 random_state=0):
+    def __init__(self, rounds=3, folds=3, max_iter=100, learning_rate=0.2, C=0.3, hide_paragraphs=0.25,
+                 vectors=True, random_state=0):
         self.rounds = rounds
+        self.vectors = vectors
         self.hide_paragraphs = hide_paragraphs
         self.folds = folds
         self.max_iter = max_iter
@@ -122,7 +130,7 @@ class RelevanceModel(ClassifierMixin, BaseEstimator):
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
         cues, cross_x = fixed
-        coverage = ClaimCoverage().fit(X)
+        coverage = ClaimCoverage(vectors=self.vectors).fit(X)
         cross = (LogisticRegression(C=self.C, solver="liblinear", random_state=self.random_state).fit(cross_x, y)
                  if self.C else None)
         booster = HistGradientBoostingClassifier(
@@ -187,8 +195,10 @@ class RelevanceModel(ClassifierMixin, BaseEstimator):
         return np.hstack([self._context(docs, len(pair), np.column_stack([previous, pair[:, 1]])), pair[:, :1]])
 
     def _booster(self):
+        # 100 trees at 0.1 and the stage-1 booster's 100 at 0.2 (config) score as 200 at 0.05 / 0.1
+        # did on dev (F1 0.841 vs 0.840 over four seeds), with half the trees per article
         from sklearn.ensemble import HistGradientBoostingClassifier
-        return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_depth=4, min_samples_leaf=40,
+        return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_depth=4, min_samples_leaf=40,
                                               random_state=self.random_state)
 
     def fit(self, X, y, groups=None):
