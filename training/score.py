@@ -219,6 +219,8 @@ def score_local(predictor, src: Path, dst: Path, chunk_rows: int = 5_000, worker
             from concurrent.futures import ProcessPoolExecutor
             # unlike multiprocessing.Pool, a worker that dies (OOM killer, kill -9) fails the run
             # instead of hanging it
+            if predictor.has_relevance:  # load the relevance model and its word vectors once, before the fork
+                predictor.relevance(["warm up"], ["warm up"])
             gc.freeze()  # the collector would write to every object the model holds: copy-on-write copies
             pool = ProcessPoolExecutor(workers, mp.get_context("fork"), _init_worker, (predictor,))
             labelled = _bounded(pool, chunks, 2 * workers)
