@@ -2,6 +2,7 @@
 token helpers the feature blocks share."""
 
 import pytest
+from conftest import ROOT
 
 from training.text import expand_contractions, is_whole, raw_tokens, split_sentences, tokens
 
@@ -87,3 +88,27 @@ def test_tokens_fold_contractions():
     # stance features read contractions as their negation (the corpus writes "did not")
     assert tokens("It didn’t crack, NO.") == ("it", "did", "not", "crack", "no")
     assert expand_contractions("can't, won't, isn’t, Shan't") == "can not, will not, is not, shall not"
+
+
+ABBREVIATION_LINES = [
+    "Gen. Lee met Dr. Smith at St. Mary's on Jan. 5 at 7 p.m. and left.",
+    "The U.S. Army said no. Then it said yes, i.e. maybe, e.g. later.",
+    "Prof. Ph.D. holders, Mr. and Mrs. Jones, Inc. and Co. all agreed. No. 10 said so.",
+    "art. 5 applies; fig. 3 shows it. Vol. 2 is out.",
+    "\u212a. Smith and \u017fome text. \u0130stanbul said no. Then yes.",  # letters IGNORECASE folds, lower() does not
+    "A man. An apple. No one came. On Monday it rained.",
+]
+
+
+def test_quick_abbreviation_search_splits_as_pysbd_does():
+    """text._segmenter skips abbreviations that cannot change the line; its pieces must be pysbd's
+    own, on tricky lines and on every line of the bundled documents."""
+    import pysbd
+
+    from training.text import INNER_END, _segmenter
+    ref = pysbd.Segmenter(language="en", clean=False)
+    lines = ABBREVIATION_LINES + [line.strip() for doc in sorted((ROOT / "seeds").glob("*.txt"))
+                                  for line in doc.read_text(encoding="utf-8").splitlines() if INNER_END.search(line)]
+    assert len(lines) > 1000
+    for line in lines:
+        assert _segmenter().processor(line).process() == ref.processor(line).process(), line
