@@ -153,5 +153,9 @@ def test_paragraphs_count_and_one_long_paragraph_counts_as_unknown(trained):
     assert not np.allclose(p.relevance(claims, sentences, document=True, paragraphs=paragraphs), unknown)
     # a 14-sentence "paragraph" (an article without line breaks) is read as paragraphs unknown
     assert np.allclose(p.relevance(claims, sentences, document=True, paragraphs=[0] * 14), unknown)
+    # one sentence a paragraph (wire style, unlike any corpus document) is read as unknown too
+    assert np.allclose(p.relevance(claims, sentences, document=True, paragraphs=list(range(14))), unknown)
+    mostly_one = [0, 0] + list(range(1, 13))  # 12 of 13 paragraphs a single sentence
+    assert np.allclose(p.relevance(claims, sentences, document=True, paragraphs=mostly_one), unknown)
     with pytest.raises(StanceError, match="one paragraph number per pair"):
         p.relevance(claims, sentences, paragraphs=paragraphs)
