@@ -8,6 +8,7 @@ from conftest import ROOT
 # module -> the training modules it may import (its own subpackage's modules always allowed)
 ALLOWED = {
     "errors": set(), "names": set(), "text": set(), "evaluate": set(), "stacking": set(), "two_stage": {"names"},
+    "augment": set(),
     "typed_yaml": {"errors"},
     "config": {"errors", "names", "typed_yaml"},
     "predict": {"errors"},
@@ -23,8 +24,8 @@ ALLOWED = {
     "tracking": {"config", "predict"},
     "export": {"predict"},
     # pipeline.run hands a streamed corpus to streaming.run, which reuses pipeline's evaluate and publish
-    "pipeline": {"datasets", "errors", "evaluate", "export", "external", "features", "models", "predict", "relevance",
-                 "streaming", "tracking"},
+    "pipeline": {"augment", "datasets", "errors", "evaluate", "export", "external", "features", "models", "predict",
+                 "relevance", "streaming", "tracking"},
     "streaming": {"evaluate", "export", "external", "features", "models", "pipeline", "predict", "streaming_data", "text",
                   "tracking"},
     "streaming_data": {"datasets", "errors", "names"},

@@ -41,6 +41,10 @@ def test_unknown_key_names_file_line_and_valid_keys(tmp_path):
     ({"evaluation": {"fnc_score": True}}, "needs an 'unrelated' label"),
     ({"features": "none"}, "features: expected a mapping"),
     ({"evaluation": {"baselines": ["oracle"]}}, "unknown value 'oracle'; valid: majority, cue_rule"),
+    ({"data": {"dismissal_idioms": True, "labels": ["agree", "disagree"]}, "evaluation": {"baselines": ["majority"]}},
+     "data.dismissal_idioms: copies deny pairs; deny is not a label here (agree, disagree)"),
+    ({"data": {"dismissal_idioms": True, "streaming": True}, "model": {"type": "sgd"}},
+     "data.dismissal_idioms: copies train pairs in memory"),
 ])
 def test_bad_values_are_named(raw, message):
     with pytest.raises(StanceError, match=re.escape(message)):

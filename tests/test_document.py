@@ -147,9 +147,7 @@ SEED_EXPECTED = [
     (CALL, "According to the Washington Post, the reported telephone call", "assert"),
     (CALL, "At the same time, Ukraine President Volodymyr Zelensky sharply cautioned", "none"),
     (CEDE, "At the same time, Ukraine President Volodymyr Zelensky sharply cautioned", "warn"),
-    pytest.param(CALL, "The Kremlin on Monday poured cold water", "deny", marks=pytest.mark.xfail(
-        strict=True, reason="the stance model reads this hard pair (no denial word) as assert: README "
-                            "'Reading a whole article'")),
+    (CALL, "The Kremlin on Monday poured cold water", "deny"),  # an idiom, no denial word (training/augment.py)
     (CALL, "During the campaign, Trump said he would resolve", "none"),
 ]
 

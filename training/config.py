@@ -107,6 +107,7 @@ class DataConfig:
     # Pairs with any of these tags are left out of the stance model's training (not of evaluation,
     # nor of relevance, which learns which sentences take a stance from every annotated pair).
     train_skip_tags: list[str] = _f([])
+    dismissal_idioms: bool = False  # copy train denials of a report with dismissal idioms (training/augment.py)
     # Stream the corpus in batches through `datasets` instead of loading it (training/streaming.py):
     # for corpora that do not fit in memory; needs model.type sgd (it learns batch by batch).
     streaming: bool = False
@@ -178,16 +179,11 @@ class Config:
 
 
 def from_dict(raw: dict, source: str = "<dict>", lines: dict | None = None) -> Config:
-    lines = lines or {}
-
-    def where(key):
-        line = lines.get(key)
-        return f"{source}:{line}: {key}" if line else f"{source}: {key}"
-
+    where = Config(source=source, lines=lines or {}).where
     if not isinstance(raw, dict):
         raise StanceError(f"{source}: a config is a YAML mapping of {field_names(Config)}; got {type(raw).__name__}")
     cfg = build(Config, raw, "", where)
-    cfg.source, cfg.lines = source, lines
+    cfg.source, cfg.lines = source, lines or {}
     _check_semantics(cfg)
     return cfg
 
@@ -222,9 +218,8 @@ def _check_semantics(cfg: Config) -> None:
     if cfg.evaluation.fnc_score and FNC_UNRELATED not in labels:
         raise StanceError(f"{cfg.where('evaluation.fnc_score')}: the FNC-1 score needs an {FNC_UNRELATED!r} label; "
                           f"labels are {', '.join(labels)}")
-    f = cfg.features
-    if not any([f.word.enabled, f.char.enabled, f.masked.enabled, f.claim.enabled, f.similarity.enabled, f.lexicon.enabled,
-                f.frames.enabled, f.article.enabled]):
+    if not any(getattr(cfg.features, b).enabled for b in ("word", "char", "masked", "claim", "similarity", "lexicon",
+                                                          "frames", "article")):
         raise StanceError(f"{cfg.where('features')}: every feature block is disabled; enable at least one")
     if cfg.model.type == "two_stage":
         _check_two_stage(cfg, labels)
@@ -238,6 +233,8 @@ def _check_semantics(cfg: Config) -> None:
                                   f"valid: {', '.join(labels)}")
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 raise StanceError(f"{cfg.where('model.params.label_scale.' + str(lab))}: expected a positive number, got {v!r}")
+    if cfg.data.dismissal_idioms and "deny" not in labels:
+        raise StanceError(f"{cfg.where('data.dismissal_idioms')}: copies deny pairs; deny is not a label here ({', '.join(labels)})")
     _check_sgd_and_streaming(cfg)
     for name in ("name", "tracking.experiment"):
         value = cfg.name if name == "name" else cfg.tracking.experiment
@@ -275,6 +272,9 @@ def _check_sgd_and_streaming(cfg: Config) -> None:
     if cfg.model.type != "sgd":
         raise StanceError(f"{cfg.where('model.type')}: {cfg.model.type!r} needs the whole corpus in memory; "
                           f"with data.streaming: true use model.type: sgd (it learns batch by batch)")
+    if cfg.data.dismissal_idioms:
+        raise StanceError(f"{cfg.where('data.dismissal_idioms')}: copies train pairs in memory; set it to false "
+                          f"with data.streaming: true")
     if cfg.model.calibrate:
         raise StanceError(f"{cfg.where('model.calibrate')}: calibration refits on held-out folds of the whole corpus; "
                           f"set it to false with data.streaming: true (sgd's log_loss gives probabilities)")

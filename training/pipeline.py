@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import evaluate, export, external, relevance, tracking
+from training import augment, evaluate, export, external, relevance, tracking
 from training.datasets import fnc1, load_corpus
 from training.errors import StanceError
 from training.features import fit_transform_splits
@@ -109,24 +109,26 @@ def fit(cfg, corpus_hash: str, frames: dict, log):
 
 def stance_training_pairs(cfg, train, log):
     """The train split without the pairs tagged with any of `data.train_skip_tags` (they are
-    still evaluated where they fall in dev or test, and relevance still learns from them)."""
+    still evaluated where they fall in dev or test, and relevance still learns from them), plus
+    the dismissal-idiom copies of its denials with `data.dismissal_idioms`."""
     skip = set(cfg.data.train_skip_tags)
-    if not skip or "tags" not in train:
-        return train
-    keep = np.array([not skip & set(t) for t in train["tags"]], dtype=bool)
-    if not keep.all():
-        log(f"stance training leaves out {int((~keep).sum())} train pairs tagged {', '.join(sorted(skip))}")
-    return train[keep].reset_index(drop=True)
+    if skip and "tags" in train:
+        keep = np.array([not skip & set(t) for t in train["tags"]], dtype=bool)
+        if not keep.all():
+            log(f"stance training leaves out {int((~keep).sum())} train pairs tagged {', '.join(sorted(skip))}")
+        train = train[keep].reset_index(drop=True)
+    return augment.with_dismissal_idioms(train, log) if cfg.data.dismissal_idioms else train
 
 
 def train_weights(cfg, train_frame):
-    """Per-pair training weights: `data.hard_weight` for pairs tagged hard, 1 for the rest
-    (None when every weight is 1, so models without sample_weight still train)."""
-    w = cfg.data.hard_weight
-    if w == 1.0 or "tags" not in train_frame:
-        return None
-    hard = np.array(["hard" in t for t in train_frame["tags"]], dtype=bool)
-    return np.where(hard, w, 1.0) if hard.any() else None
+    """Per-pair training weights: `data.hard_weight` for pairs tagged hard, 1 for the rest, times
+    the augmentation's weights (None when every weight is 1, so models without sample_weight
+    still train)."""
+    w = augment.weights(train_frame)
+    if cfg.data.hard_weight != 1.0 and "tags" in train_frame:
+        hard = np.array(["hard" in t for t in train_frame["tags"]], dtype=bool)
+        w = np.where(hard, cfg.data.hard_weight, 1.0) * (1.0 if w is None else w)
+    return None if w is None or (w == 1.0).all() else w
 
 
 def hard_mask(frame) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""Training-pair augmentation: denials rewritten with dismissal idioms.
+
+News denies with idioms as often as with "denied": the Kremlin "poured cold water over a media
+report", a minister "brushed aside" a claim. In the corpus nearly every dismissal of a report
+also carries a cue word ("dismissed", "rejected"), so the model learns the cue word and reads an
+idiom followed by the claim's words as an assertion. Each train `deny` pair whose sentence
+dismisses, rejects or denies a report-like noun is copied once per idiom, the verb replaced;
+the copies share one unit of weight (each 1/len(IDIOMS)), so the pair counts twice, not 13
+times, and every idiom is used alike (no random draw to move the result).
+
+Measured over four training seeds (README "Real text"): emergent-dev 0.837 against 0.832,
+check-covid-dev 0.452 against 0.453, the held-out articles' stance 0.657-0.681 against
+0.623-0.639 macro-F1; the seed article's "poured cold water" sentence goes from assert to deny.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# Common English idioms for dismissing a report; each replaces the verb in "dismissed the report".
+IDIOMS = ("poured cold water on", "brushed aside", "played down", "shot down", "waved away", "scoffed at",
+          "threw cold water on", "swatted away", "knocked down", "pushed back against", "laughed off",
+          "cast doubt on")
+# "dismissed|rejected|denied", then within six words a report-like noun ("the media report")
+_VERB = re.compile(r"\b(?:dismissed|rejected|denied)\b(?=(?:\W+\w+){0,6}?\W+(?:the |a |an |any |all )?(?:\w+ )?"
+                   r"(?:reports?|claims?|rumou?rs?|suggestions?|speculation|allegations?|story|stories|accounts?|"
+                   r"idea|talk|findings?|figures?|data)\b)", re.I)
+TAG = "augmented"
+WEIGHT = "weight"  # the column train_weights multiplies in
+
+
+def dismissal_copies(train: pd.DataFrame, label: str = "deny") -> pd.DataFrame:
+    """The `label` pairs of `train` whose sentence dismisses a report, once per idiom (tagged
+    `augmented`, with a `weight` of 1/len(IDIOMS)); an empty frame when none matches."""
+    rows = []
+    for r in train[train["stance"] == label].to_dict("records"):
+        m = _VERB.search(r["sentence"])
+        if m is None:
+            continue
+        for idiom in IDIOMS:
+            rows.append({**r, "sentence": r["sentence"][:m.start()] + idiom + r["sentence"][m.end():],
+                         "tags": [*r.get("tags", []), TAG], WEIGHT: 1.0 / len(IDIOMS)})
+    return pd.DataFrame(rows, columns=[*train.columns, WEIGHT] if WEIGHT not in train else train.columns)
+
+
+def with_dismissal_idioms(train: pd.DataFrame, log) -> pd.DataFrame:
+    """`train` plus its dismissal copies (the originals get weight 1)."""
+    copies = dismissal_copies(train)
+    log(f"augmentation: {len(copies) // len(IDIOMS)} train denials copied with {len(IDIOMS)} dismissal idioms "
+        f"({len(copies)} pairs at weight 1/{len(IDIOMS)})")
+    out = pd.concat([train.assign(**{WEIGHT: 1.0}), copies], ignore_index=True)
+    out[WEIGHT] = out[WEIGHT].astype(float)
+    return out
+
+
+def weights(frame: pd.DataFrame) -> np.ndarray | None:
+    """The augmentation weights of a train frame, or None when it has none."""
+    return frame[WEIGHT].to_numpy(dtype=float) if WEIGHT in frame else None
