@@ -61,3 +61,10 @@ def test_training_pairs_and_weights_with_and_without_the_option():
 ])
 def test_report_like_nouns_within_six_words_match(sentence):
     assert len(augment.dismissal_copies(frame([(sentence, "deny", [])]))) == len(augment.IDIOMS)
+
+
+def test_originals_marks_the_rows_that_are_not_copies():
+    out = augment.with_dismissal_idioms(TRAIN, lambda m: None)
+    keep = augment.originals(out)
+    assert keep.sum() == len(TRAIN) and keep[: len(TRAIN)].all()
+    assert augment.originals(TRAIN.drop(columns="tags")).all()

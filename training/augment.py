@@ -56,6 +56,13 @@ def with_dismissal_idioms(train: pd.DataFrame, log) -> pd.DataFrame:
     return out
 
 
+def originals(frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows that are not copies: what baselines fit on and cross-validation scores."""
+    if "tags" not in frame:
+        return np.ones(len(frame), dtype=bool)
+    return np.array([TAG not in t for t in frame["tags"]], dtype=bool)
+
+
 def weights(frame: pd.DataFrame) -> np.ndarray | None:
     """The augmentation weights of a train frame, or None when it has none."""
     return frame[WEIGHT].to_numpy(dtype=float) if WEIGHT in frame else None
