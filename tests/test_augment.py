@@ -47,12 +47,18 @@ def test_training_pairs_and_weights_with_and_without_the_option():
     log = []
     out = stance_training_pairs(on, TRAIN, log.append)
     assert len(out) == len(TRAIN) + 2 * len(augment.IDIOMS) and "12 dismissal idioms" in log[0]
-    w = train_weights(on, out)
-    assert w is not None and np.isclose(w.sum(), len(TRAIN) + 2)  # each matching denial counts twice, not 13 times
+    w, n = train_weights(on, out), len(augment.IDIOMS)
+    deny = (out["stance"] == "deny").to_numpy()
+    # a pair's copies together weigh what the pair does: each matching denial counts twice, not 13 times
+    assert np.isclose(w[len(TRAIN):len(TRAIN) + n].sum(), w[0])
+    # each class weighs as many rows as it has, so a model that balances classes by rows keeps the
+    # corpus's balance (the copies are 24 rows but 2 pairs' weight: without this deny would halve)
+    assert np.isclose(w[deny].sum(), deny.sum()) and np.isclose(w[~deny].sum(), (~deny).sum())
+    assert np.isclose(w[0] / w[3], deny.sum() / 6)  # a deny original against an assert: 28 rows weigh 6 pairs
     assert stance_training_pairs(off, TRAIN, log.append) is TRAIN and train_weights(off, TRAIN) is None
     hard = from_dict({"data": {"dismissal_idioms": True, "hard_weight": 3.0}})
     w = train_weights(hard, stance_training_pairs(hard, TRAIN, log.append))
-    assert w[1] == 3.0 and np.isclose(w[len(TRAIN) + len(augment.IDIOMS)], 3.0 / len(augment.IDIOMS))
+    assert np.isclose(w[1], 3.0 * w[0]) and np.isclose(w[len(TRAIN) + n], 3.0 * w[0] / n)
 
 
 @pytest.mark.parametrize("sentence", [
