@@ -60,10 +60,12 @@ def test_dedup_tfidf_equals_plain_on_distinct_texts():
 @pytest.mark.parametrize("analyzer, ngrams", [("word", (1, 2)), ("char_wb", (2, 5))])
 def test_dedup_tfidf_counts_exactly_as_scikit_learn(analyzer, ngrams):
     """Its faster transform-time counting gives scikit-learn's matrix, entry for entry (out-of-vocabulary
-    terms, repeated terms, an empty text, a one-letter word)."""
+    terms, repeated terms, an empty text, a one-letter word; char_wb counts each distinct word's
+    n-grams once and sums them, through tabs, line breaks, runs of spaces and accents)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    train = X["sentence"].tolist() + ["the dam the dam the dam", "a b c"]
-    new = ["The dam, the DAM and the crack!", "", "zzz unknown words only", "a", X["sentence"][1]]
+    train = X["sentence"].tolist() + ["the dam the dam the dam", "a b c", "Ünïcode café"]
+    new = ["The dam, the DAM and the crack!", "", "zzz unknown words only", "a", X["sentence"][1],
+           "dam\tdam\n  the   dam ", "Ünïcode cafe\u0301 café", " ", "the dam"]
     ours = DedupTfidf(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True).fit(train)
     plain = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True).fit(sorted(set(train), key=train.index))
     a, b = ours.transform(new), plain.transform(new)
