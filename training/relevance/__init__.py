@@ -23,7 +23,8 @@ import numpy as np
 from training.relevance.model import RelevanceModel
 from training.text import split_lines
 
-__all__ = ["RelevanceModel", "best_threshold", "document_pairs", "other_document_pairs", "scores", "train"]
+__all__ = ["RelevanceModel", "best_threshold", "document_pairs", "other_document_pairs", "scores", "train",
+           "train_job", "wanted"]
 
 
 # --- candidate pairs from the documents ----------------------------------------------------
@@ -91,6 +92,20 @@ def train(cfg, frames: dict, log) -> tuple[RelevanceModel, float, dict]:
         f"recall {metrics[f'relevance_{main}_recall']:.3f}; per pair alone ROC AUC "
         f"{metrics[f'relevance_{main}_pair_roc_auc']:.3f} ({metrics['relevance_seconds']:.1f}s)")
     return model, threshold, metrics
+
+
+def wanted(cfg, log) -> bool:
+    """Whether the run trains relevance: it needs documents to split (data.format jsonl)."""
+    if cfg.relevance.enabled and cfg.data.format != "jsonl":
+        log(f"relevance: skipped, data.format {cfg.data.format!r} has no documents to split (set relevance.enabled: false)")
+    return cfg.relevance.enabled and cfg.data.format == "jsonl"
+
+
+def train_job(cfg, frames: dict) -> tuple:
+    """`train` in a worker process: (model, threshold, metrics, the lines it logged)."""
+    lines = []
+    model, threshold, metrics = train(cfg, frames, lines.append)
+    return model, threshold, metrics, lines
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
