@@ -106,7 +106,7 @@ class DedupTfidf(TfidfVectorizer):
     def _count_vocab(self, raw_documents, fixed_vocab):
         """scikit-learn's, counting each text's terms with a Counter when the vocabulary is fixed
         (transform), and char_wb n-grams a distinct word at a time: the same matrix, about 40% less
-        time for words and 60% less for characters in batch prediction's hottest loop."""
+        time for words and 45% less for characters in batch prediction's hottest loop."""
         align = getattr(_sk_text, "_align_api_if_sparse", None)
         if not fixed_vocab or align is None:
             return super()._count_vocab(raw_documents, fixed_vocab)
@@ -136,30 +136,16 @@ class DedupTfidf(TfidfVectorizer):
         """Per document, a Counter of vocabulary column -> count. char_wb n-grams never cross a
         word, so a document's are the sum of its words': each distinct word's columns are worked
         out once per call (words repeat far more than texts; the char block is the costliest)."""
-        get, words, (lo, hi) = self.vocabulary_.get, {}, self.ngram_range
+        get, words = self.vocabulary_.get, {}
         pre, decode = self.build_preprocessor(), self.decode
         for doc in raw_documents:
             cols = []
             for w in self._white_spaces.sub(" ", pre(decode(doc))).split():
                 known = words.get(w)
-                if known is None:
-                    known = words[w] = [k for k in map(get, _word_ngrams(" " + w + " ", lo, hi)) if k is not None]
+                if known is None:  # scikit-learn's own n-grams of the one word
+                    known = words[w] = [k for k in map(get, self._char_wb_ngrams(w)) if k is not None]
                 cols += known
             yield Counter(cols)
-
-
-def _word_ngrams(w: str, lo: int, hi: int) -> list[str]:
-    """scikit-learn's `_char_wb_ngrams` for one space-padded word (a short word counted once)."""
-    out = []
-    for n in range(lo, hi + 1):
-        offset = 0
-        out.append(w[:n])
-        while offset + n < len(w):
-            offset += 1
-            out.append(w[offset:offset + n])
-        if offset == 0:
-            break
-    return out
 
 
 class CsrColumnTransformer(ColumnTransformer):
